@@ -1,0 +1,202 @@
+"""Leasing items to annotators, and taking their labels.
+
+Invariants, held by the database where it can:
+- an annotator gets an item at most once (unique item, annotator);
+- submitted annotations plus live leases never exceed the overlap (Item.open_slots >= 0);
+- an expired lease gives its slot back; a skipped item goes to others.
+
+On PostgreSQL `next` takes the item row with FOR UPDATE SKIP LOCKED so concurrent annotators
+pass each other by; on SQLite every write transaction is IMMEDIATE and so runs one at a time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from assay.errors import DomainError
+from labeling.models import Annotation, Assignment, Campaign, Item
+from labeling.rubric import validate_values
+from labeling.selectors.access import ANNOTATOR, ADMIN, campaign_role
+
+OPEN_STATUSES = (Campaign.Status.GENERATING, Campaign.Status.LABELING)
+_TAKEN = (Assignment.Status.ACTIVE, Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED)
+
+
+def _for_update(qs: Any, *, skip_locked: bool = False) -> Any:
+    if connection.features.has_select_for_update:
+        if skip_locked and connection.features.has_select_for_update_skip_locked:
+            return qs.select_for_update(skip_locked=True, of=("self",))
+        return qs.select_for_update(of=("self",))
+    return qs
+
+
+def _check_can_label(campaign: Campaign, user: Any) -> None:
+    if campaign_role(user, campaign) not in (ANNOTATOR, ADMIN):
+        raise DomainError("you are not an annotator of this campaign", status_code=403,
+                          code="forbidden")
+    if campaign.status not in OPEN_STATUSES:
+        raise DomainError(f"the campaign is {campaign.status}, not open for labeling",
+                          code="campaign_not_open", status_code=409)
+
+
+def reclaim_expired(*, campaign: Campaign, now: datetime) -> int:
+    """Return the slots of expired leases to their items. Must run inside a transaction."""
+    expired = list(
+        _for_update(
+            Assignment.objects.filter(
+                campaign=campaign, status=Assignment.Status.ACTIVE, expires_at__lte=now
+            ),
+            skip_locked=True,
+        ).values_list("id", "item_id")[:1000]
+    )
+    if not expired:
+        return 0
+    Assignment.objects.filter(id__in=[a for a, _ in expired]).update(
+        status=Assignment.Status.EXPIRED, finished_at=now
+    )
+    # Sorted item order keeps concurrent reclaims from deadlocking on PostgreSQL.
+    for item_id, count in sorted(Counter(i for _, i in expired).items()):
+        Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + count)
+    return len(expired)
+
+
+def _current_lease(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:
+    return (
+        Assignment.objects.select_related("item__prompt")
+        .filter(
+            campaign=campaign, annotator=user, status=Assignment.Status.ACTIVE, expires_at__gt=now
+        )
+        .order_by("leased_at")
+        .first()
+    )
+
+
+def assignment_next(*, campaign: Campaign, user: Any, now: datetime | None = None) -> Assignment | None:
+    """Lease the next item to `user`, or return their live lease; None when nothing is left."""
+    _check_can_label(campaign, user)
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _current_lease(campaign, user, now)
+        if current is not None:
+            return current
+        reclaim_expired(campaign=campaign, now=now)
+        already = Assignment.objects.filter(
+            item=OuterRef("pk"), annotator=user, status__in=_TAKEN
+        )
+        candidates = (
+            Item.objects.filter(campaign=campaign, open_slots__gt=0)
+            .exclude(Exists(already))
+            # Fewest open slots first: finish items others have started before opening new ones.
+            .order_by("open_slots", "id")
+        )
+        item = _for_update(candidates, skip_locked=True).first()
+        if item is None:
+            return None
+        Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
+        expires = now + timedelta(minutes=campaign.lease_minutes)
+        # A lease of this annotator that expired earlier is renewed in place (one row per pair).
+        assignment, _ = Assignment.objects.update_or_create(
+            item=item,
+            annotator=user,
+            defaults={
+                "campaign": campaign,
+                "status": Assignment.Status.ACTIVE,
+                "leased_at": now,
+                "expires_at": expires,
+                "finished_at": None,
+            },
+        )
+    assignment.item = item
+    return assignment
+
+
+def _lock_own_assignment(assignment_id: int, user: Any) -> Assignment:
+    qs = Assignment.objects.select_related("campaign__rubric", "item").filter(
+        pk=assignment_id, annotator=user
+    )
+    assignment = _for_update(qs).first()
+    if assignment is None:
+        raise DomainError("no such assignment of yours", status_code=404, code="not_found")
+    return assignment
+
+
+def _retake_slot(assignment: Assignment, now: datetime) -> None:
+    """A lease that expired and was reclaimed may still be honoured if a slot is free."""
+    taken = Item.objects.filter(pk=assignment.item_id, open_slots__gt=0).update(
+        open_slots=F("open_slots") - 1
+    )
+    if not taken:
+        raise DomainError(
+            "your lease on this item expired and others have taken it; your input was not saved",
+            code="lease_lost", status_code=409,
+        )
+
+
+def annotation_submit(
+    *,
+    assignment_id: int,
+    user: Any,
+    values: Any,
+    time_spent_ms: int | None = None,
+    client_started_at: datetime | None = None,
+    client_submitted_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Annotation:
+    now = now or timezone.now()
+    with transaction.atomic():
+        assignment = _lock_own_assignment(assignment_id, user)
+        if assignment.status == Assignment.Status.SUBMITTED:
+            existing = Annotation.objects.get(assignment=assignment)
+            if existing.values == validate_values(
+                assignment.campaign.rubric.schema, values, assignment.item.text
+            ):
+                return existing  # a retried request: same values, same answer
+            raise DomainError("this item is already submitted", code="already_submitted",
+                              status_code=409)
+        if assignment.status == Assignment.Status.SKIPPED:
+            raise DomainError("this item was skipped", code="skipped", status_code=409)
+        cleaned = validate_values(assignment.campaign.rubric.schema, values, assignment.item.text)
+        if assignment.status == Assignment.Status.EXPIRED:
+            _retake_slot(assignment, now)
+        try:
+            with transaction.atomic():
+                annotation = Annotation.objects.create(
+                    item_id=assignment.item_id,
+                    annotator=user,
+                    assignment=assignment,
+                    values=cleaned,
+                    time_spent_ms=time_spent_ms,
+                    client_started_at=client_started_at,
+                    client_submitted_at=client_submitted_at,
+                )
+        except IntegrityError as exc:
+            raise DomainError("you already labeled this item", code="duplicate",
+                              status_code=409) from exc
+        Assignment.objects.filter(pk=assignment.pk).update(
+            status=Assignment.Status.SUBMITTED, finished_at=now
+        )
+        Item.objects.filter(pk=assignment.item_id).update(n_submitted=F("n_submitted") + 1)
+    return annotation
+
+
+def assignment_skip(*, assignment_id: int, user: Any, now: datetime | None = None) -> Assignment:
+    now = now or timezone.now()
+    with transaction.atomic():
+        assignment = _lock_own_assignment(assignment_id, user)
+        if assignment.status == Assignment.Status.SKIPPED:
+            return assignment
+        if assignment.status == Assignment.Status.SUBMITTED:
+            raise DomainError("this item is already submitted", code="already_submitted",
+                              status_code=409)
+        if assignment.status == Assignment.Status.ACTIVE:
+            Item.objects.filter(pk=assignment.item_id).update(open_slots=F("open_slots") + 1)
+        assignment.status = Assignment.Status.SKIPPED
+        assignment.finished_at = now
+        assignment.save(update_fields=["status", "finished_at"])
+    return assignment

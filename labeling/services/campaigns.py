@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+
+from assay.errors import DomainError
+from labeling.models import Campaign, Item, Membership, Rubric
+from labeling.rubric import default_rubric, validate_rubric
+
+# Status changes an admin may make by hand; generation moves draft -> generating itself.
+_ALLOWED_STATUS = {
+    Campaign.Status.DRAFT: {Campaign.Status.LABELING, Campaign.Status.CLOSED},
+    Campaign.Status.GENERATING: {Campaign.Status.LABELING, Campaign.Status.CLOSED},
+    Campaign.Status.LABELING: {Campaign.Status.CLOSED},
+    Campaign.Status.CLOSED: {Campaign.Status.LABELING},
+}
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    user: Any,
+    name: str,
+    instructions: str = "",
+    rubric: dict[str, Any] | None = None,
+    overlap: int = 3,
+    gold_rate: float = 0.0,
+    lease_minutes: int = 30,
+) -> Campaign:
+    schema = validate_rubric(rubric if rubric is not None else default_rubric())
+    rubric_row = Rubric.objects.create(name=f"{name} rubric", schema=schema)
+    campaign = Campaign.objects.create(
+        name=name,
+        instructions=instructions,
+        rubric=rubric_row,
+        overlap=overlap,
+        gold_rate=gold_rate,
+        lease_minutes=lease_minutes,
+        created_by=user,
+    )
+    Membership.objects.create(campaign=campaign, user=user, role=Membership.Role.ADMIN)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if "rubric" in data:
+        if campaign.assignments.exists():
+            raise DomainError(
+                "the rubric cannot change once labeling has started", field="rubric"
+            )
+        campaign.rubric.schema = validate_rubric(data["rubric"])
+        campaign.rubric.save(update_fields=["schema"])
+    if "status" in data and data["status"] != campaign.status:
+        if data["status"] not in _ALLOWED_STATUS[Campaign.Status(campaign.status)]:
+            raise DomainError(
+                f"cannot go from {campaign.status} to {data['status']}", field="status"
+            )
+        campaign.status = data["status"]
+    if "overlap" in data and data["overlap"] != campaign.overlap:
+        delta = data["overlap"] - campaign.overlap
+        # Items already above a lowered overlap keep their labels; they just take no more.
+        Item.objects.filter(campaign=campaign).update(
+            open_slots=Greatest(F("open_slots") + delta, 0)
+        )
+        campaign.overlap = data["overlap"]
+    for field in ("name", "instructions", "gold_rate", "lease_minutes"):
+        if field in data:
+            setattr(campaign, field, data[field])
+    campaign.save()
+    return campaign
+
+
+def membership_set(*, campaign: Campaign, user: Any, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise DomainError(f"role must be one of {Membership.Role.values}", field="role")
+    membership, _ = Membership.objects.update_or_create(
+        campaign=campaign, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def membership_remove(*, campaign: Campaign, user: Any) -> None:
+    Membership.objects.filter(campaign=campaign, user=user).delete()
