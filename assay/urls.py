@@ -1,6 +1,42 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from assay.views import health, home
+from generation import apis as gen
+from labeling import apis as lab
+
+api = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("rubrics/default/", lab.DefaultRubricApi.as_view()),
+    path("campaigns/", lab.CampaignListApi.as_view(), name="campaign-list"),
+    path("campaigns/<int:pk>/", lab.CampaignDetailApi.as_view(), name="campaign-detail"),
+    path("campaigns/<int:pk>/members/", lab.MembershipApi.as_view()),
+    path("campaigns/<int:pk>/prompts/", lab.PromptListApi.as_view()),
+    path("campaigns/<int:pk>/prompts/import/", lab.PromptImportApi.as_view()),
+    path("campaigns/<int:pk>/items/", lab.ItemListApi.as_view()),
+    path("campaigns/<int:pk>/next/", lab.NextApi.as_view(), name="campaign-next"),
+    path("campaigns/<int:pk>/scores/", lab.CampaignScoresApi.as_view()),
+    path("campaigns/<int:pk>/jobs/", gen.CampaignJobsApi.as_view()),
+    path("assignments/<int:pk>/submit/", lab.SubmitApi.as_view(), name="assignment-submit"),
+    path("assignments/<int:pk>/skip/", lab.SkipApi.as_view(), name="assignment-skip"),
+    path("models/", gen.CandidateModelListApi.as_view()),
+    path("models/<int:pk>/", gen.CandidateModelDetailApi.as_view()),
+    path("models/<int:pk>/scores/", gen.CandidateModelScoresApi.as_view()),
+    path("jobs/<int:pk>/", gen.JobDetailApi.as_view()),
+    path("jobs/<int:pk>/restart/", gen.JobRestartApi.as_view()),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+]
 
 urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", health),
     path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/", include(api)),
 ]

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from generation import serializers as s
+from generation.models import CandidateModel, GenerationJob
+from generation.services import generation_job_start
+from labeling.apis import get_campaign
+from labeling.models import Campaign
+from labeling.selectors import access
+from labeling.selectors.scores import campaign_scores
+
+
+class CandidateModelListApi(APIView):
+    @extend_schema(responses=s.CandidateModelSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        rows = CandidateModel.objects.order_by("name")
+        return Response(s.CandidateModelSerializer(rows, many=True).data)
+
+    @extend_schema(request=s.CandidateModelSerializer, responses={201: s.CandidateModelSerializer})
+    def post(self, request: Request) -> Response:
+        # A path names a file on the workers: only staff may point the platform at one.
+        if not access.can_create_campaigns(request.user):
+            raise PermissionDenied("only staff users register models")
+        ser = s.CandidateModelSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        ser.save()
+        return Response(ser.data, status=status.HTTP_201_CREATED)
+
+
+class CandidateModelDetailApi(APIView):
+    @extend_schema(responses=s.CandidateModelSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        model = CandidateModel.objects.filter(pk=pk).first()
+        if model is None:
+            raise Http404("no such model")
+        return Response(s.CandidateModelSerializer(model).data)
+
+
+class CandidateModelScoresApi(APIView):
+    @extend_schema(responses=dict)
+    def get(self, request: Request, pk: int) -> Response:
+        model = CandidateModel.objects.filter(pk=pk).first()
+        if model is None:
+            raise Http404("no such model")
+        visible = access.campaigns_visible_to(request.user).filter(items__model=model).distinct()
+        per_campaign = []
+        for campaign in visible:
+            if access.campaign_role(request.user, campaign) not in (access.ADMIN, access.VIEWER):
+                continue
+            for row in campaign_scores(campaign, model_id=model.pk):
+                per_campaign.append({"campaign": campaign.name, **row})
+        return Response({"model_id": model.pk, "model": model.name, "campaigns": per_campaign})
+
+
+class CampaignJobsApi(APIView):
+    @extend_schema(responses=s.GenerationJobSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
+        jobs = campaign.generation_jobs.select_related("model").order_by("id")
+        return Response(s.GenerationJobSerializer(jobs, many=True).data)
+
+    @extend_schema(request=s.JobStartSerializer, responses={201: s.GenerationJobSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, (access.ADMIN,))
+        ser = s.JobStartSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        job = generation_job_start(
+            campaign=campaign,
+            model=ser.validated_data["model"],
+            params=ser.validated_data.get("params") or {},
+        )
+        return Response(s.GenerationJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+def _job_for(request: Request, pk: int, roles: tuple[str, ...]) -> GenerationJob:
+    job = GenerationJob.objects.select_related("model", "campaign").filter(pk=pk).first()
+    if job is None:
+        raise Http404("no such job")
+    get_campaign(request, job.campaign_id, roles)
+    return job
+
+
+class JobDetailApi(APIView):
+    @extend_schema(responses=s.GenerationJobSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        job = _job_for(request, pk, (access.ADMIN, access.VIEWER))
+        return Response(s.GenerationJobSerializer(job).data)
+
+
+class JobRestartApi(APIView):
+    @extend_schema(request=None, responses=s.GenerationJobSerializer,
+                   description="Run the job again: only missing outputs are generated.")
+    def post(self, request: Request, pk: int) -> Response:
+        job = _job_for(request, pk, (access.ADMIN,))
+        campaign = Campaign.objects.get(pk=job.campaign_id)
+        job = generation_job_start(campaign=campaign, model=job.model, params=job.params)
+        return Response(s.GenerationJobSerializer(job).data)

@@ -1,0 +1,12 @@
+"""Celery tasks: load by id, call one service. Routed to the `gpu` queue (settings)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="generation.run_job", acks_late=True)
+def run_generation_job(job_id: int) -> None:
+    from generation.services import generation_job_run
+
+    generation_job_run(job_id)

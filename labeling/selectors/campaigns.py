@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from labeling.models import Annotation, Assignment, Campaign, Item, Prompt
+
+
+def campaign_progress(campaign: Campaign) -> dict[str, Any]:
+    """Labeling progress: items by number of submitted annotations, and totals."""
+    by_count = dict(
+        Item.objects.filter(campaign=campaign)
+        .values_list("n_submitted")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    items = sum(by_count.values())
+    annotations = sum(k * v for k, v in by_count.items())
+    return {
+        "items": items,
+        "annotations": annotations,
+        "target_annotations": items * campaign.overlap,
+        "items_by_annotations": {str(k): by_count.get(k, 0) for k in range(campaign.overlap + 1)},
+        "items_complete": sum(v for k, v in by_count.items() if k >= campaign.overlap),
+    }
+
+
+def annotator_progress(campaign: Campaign, user: Any) -> dict[str, int]:
+    """What this annotator has done, and how many items are still open to them."""
+    done = Annotation.objects.filter(item__campaign=campaign, annotator=user).count()
+    mine = Assignment.objects.filter(
+        item=OuterRef("pk"),
+        annotator=user,
+        status__in=[Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED],
+    )
+    available = (
+        Item.objects.filter(campaign=campaign, open_slots__gt=0).exclude(Exists(mine)).count()
+    )
+    return {"done": done, "available": available}
+
+
+def items_for_admin(campaign: Campaign, *, split: str | None = None) -> QuerySet[Item]:
+    qs = (
+        Item.objects.filter(campaign=campaign)
+        .select_related("prompt", "model")
+        .order_by("id")
+    )
+    if split:
+        qs = qs.filter(prompt__split=split)
+    return qs
+
+
+def campaign_counts(campaign: Campaign) -> dict[str, int]:
+    agg = Prompt.objects.filter(campaign=campaign).aggregate(
+        prompts=Count("id"), private=Count("id", filter=Q(split=Prompt.Split.PRIVATE))
+    )
+    return {"prompts": agg["prompts"], "private_prompts": agg["private"]}
