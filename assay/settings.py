@@ -84,6 +84,8 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "assay.sqlite3")),
+            # Tests use a file too, so threads and worker processes share one real database.
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
             "CONN_MAX_AGE": CONN_MAX_AGE,
             "OPTIONS": {
                 # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock
@@ -112,6 +114,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.exists()]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

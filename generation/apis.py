@@ -95,8 +95,11 @@ class JobDetailApi(APIView):
 
 
 class JobRestartApi(APIView):
-    @extend_schema(request=None, responses=s.GenerationJobSerializer,
-                   description="Run the job again: only missing outputs are generated.")
+    @extend_schema(
+        request=None,
+        responses=s.GenerationJobSerializer,
+        description="Run the job again: only missing outputs are generated.",
+    )
     def post(self, request: Request, pk: int) -> Response:
         job = _job_for(request, pk, (access.ADMIN,))
         campaign = Campaign.objects.get(pk=job.campaign_id)

@@ -72,7 +72,9 @@ class GenerationJob(models.Model):
                 condition=Q(status__in=["queued", "running", "succeeded", "failed", "cancelled"]),
                 name="job_status_valid",
             ),
-            models.CheckConstraint(condition=Q(done__lte=models.F("total")), name="job_done_le_total"),
+            models.CheckConstraint(
+                condition=Q(done__lte=models.F("total")), name="job_done_le_total"
+            ),
         ]
 
     def __str__(self) -> str:

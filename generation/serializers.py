@@ -43,9 +43,26 @@ class GenerationJobSerializer(serializers.ModelSerializer[GenerationJob]):
     class Meta:
         model = GenerationJob
         fields = [
-            "id", "campaign", "model", "model_name", "params", "params_hash", "status", "done",
-            "total", "progress", "device", "dtype", "tokens_per_s", "items_per_s", "error",
-            "attempts", "heartbeat_at", "started_at", "finished_at", "created_at",
+            "id",
+            "campaign",
+            "model",
+            "model_name",
+            "params",
+            "params_hash",
+            "status",
+            "done",
+            "total",
+            "progress",
+            "device",
+            "dtype",
+            "tokens_per_s",
+            "items_per_s",
+            "error",
+            "attempts",
+            "heartbeat_at",
+            "started_at",
+            "finished_at",
+            "created_at",
         ]
         read_only_fields = fields
 

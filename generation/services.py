@@ -240,7 +240,10 @@ def _generate_missing(
             tokens += sum(o.output_tokens for o in batch)
             elapsed = max(time.monotonic() - started, 1e-6)
             if not _still_ours(
-                job.pk, token, done=done, tokens_per_s=tokens / elapsed,
+                job.pk,
+                token,
+                done=done,
+                tokens_per_s=tokens / elapsed,
                 items_per_s=(done - initial) / elapsed,
             ):
                 raise _Superseded()

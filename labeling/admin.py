@@ -31,8 +31,15 @@ class PromptAdmin(admin.ModelAdmin[Prompt]):
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin[Item]):
-    list_display = ["id", "campaign", "model", "sample_index", "n_submitted", "open_slots",
-                    "finish_reason"]
+    list_display = [
+        "id",
+        "campaign",
+        "model",
+        "sample_index",
+        "n_submitted",
+        "open_slots",
+        "finish_reason",
+    ]
     list_filter = ["campaign", "model", "finish_reason"]
     raw_id_fields = ["prompt", "job"]
     readonly_fields = ["provenance"]

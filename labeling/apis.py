@@ -8,8 +8,8 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -123,8 +123,10 @@ class PromptImportApi(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(
-        request={"multipart/form-data": s.PromptImportSerializer,
-                 "application/json": s.PromptImportSerializer},
+        request={
+            "multipart/form-data": s.PromptImportSerializer,
+            "application/json": s.PromptImportSerializer,
+        },
         responses={201: dict, 400: dict},
         description="Import prompts from JSONL or CSV. One bad row rejects the whole file; "
         "the 400 lists every bad row with its field and reason.",
@@ -160,9 +162,12 @@ class ItemListApi(APIView):
 
 
 class NextApi(APIView):
-    @extend_schema(request=None, responses=s.NextResponseSerializer,
-                   description="Lease the next item (or return your live lease). "
-                   "`assignment` is null when nothing is left for you.")
+    @extend_schema(
+        request=None,
+        responses=s.NextResponseSerializer,
+        description="Lease the next item (or return your live lease). "
+        "`assignment` is null when nothing is left for you.",
+    )
     def post(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN, access.ANNOTATOR))
         assignment = assignments.assignment_next(campaign=campaign, user=request.user)

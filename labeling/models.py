@@ -92,7 +92,9 @@ class Prompt(models.Model):
     text_sha256 = models.CharField(max_length=64)
     category = models.CharField(max_length=200, blank=True)
     split = models.CharField(max_length=8, choices=Split.choices, default=Split.PUBLIC)
-    reference = models.JSONField(default=dict, blank=True, help_text="e.g. correct/incorrect answers")
+    reference = models.JSONField(
+        default=dict, blank=True, help_text="e.g. correct/incorrect answers"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -129,7 +131,10 @@ class Item(models.Model):
         "generation.CandidateModel", on_delete=models.PROTECT, related_name="items"
     )
     job = models.ForeignKey(
-        "generation.GenerationJob", null=True, blank=True, on_delete=models.SET_NULL,
+        "generation.GenerationJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="items",
     )
     params_hash = models.CharField(max_length=64, help_text="Hash of the decoding parameters")

@@ -15,8 +15,17 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     class Meta:
         model = Campaign
         fields = [
-            "id", "name", "instructions", "rubric", "overlap", "gold_rate", "lease_minutes",
-            "status", "role", "created_at", "updated_at",
+            "id",
+            "name",
+            "instructions",
+            "rubric",
+            "overlap",
+            "gold_rate",
+            "lease_minutes",
+            "status",
+            "role",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -64,12 +73,19 @@ class PromptSerializer(serializers.ModelSerializer[Prompt]):
 
 class PromptImportSerializer(serializers.Serializer[Any]):
     file = serializers.FileField(required=False, help_text="JSONL or CSV file")
-    content = serializers.CharField(required=False, trim_whitespace=False,
-                                    help_text="The file's text, instead of an upload")
-    format = serializers.ChoiceField(choices=["jsonl", "csv"], required=False,
-                                     help_text="Default: from the file name, else jsonl")
-    split = serializers.ChoiceField(choices=Prompt.Split.choices, default="public",
-                                    help_text="Split for rows that do not name one")
+    content = serializers.CharField(
+        required=False, trim_whitespace=False, help_text="The file's text, instead of an upload"
+    )
+    format = serializers.ChoiceField(
+        choices=["jsonl", "csv"],
+        required=False,
+        help_text="Default: from the file name, else jsonl",
+    )
+    split = serializers.ChoiceField(
+        choices=Prompt.Split.choices,
+        default="public",
+        help_text="Split for rows that do not name one",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("file") and not attrs.get("content"):
@@ -86,9 +102,24 @@ class ItemAdminSerializer(serializers.ModelSerializer[Item]):
     class Meta:
         model = Item
         fields = [
-            "id", "prompt", "prompt_text", "split", "category", "model", "model_name", "job",
-            "sample_index", "text", "prompt_tokens", "output_tokens", "finish_reason",
-            "latency_ms", "provenance", "n_submitted", "open_slots", "created_at",
+            "id",
+            "prompt",
+            "prompt_text",
+            "split",
+            "category",
+            "model",
+            "model_name",
+            "job",
+            "sample_index",
+            "text",
+            "prompt_tokens",
+            "output_tokens",
+            "finish_reason",
+            "latency_ms",
+            "provenance",
+            "n_submitted",
+            "open_slots",
+            "created_at",
         ]
         read_only_fields = fields
 

@@ -4,48 +4,105 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='GenerationJob',
+            name="GenerationJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('params', models.JSONField(help_text='temperature, top_p, max_new_tokens, seed, samples')),
-                ('params_hash', models.CharField(max_length=64)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('total', models.PositiveIntegerField(default=0)),
-                ('device', models.CharField(blank=True, max_length=64)),
-                ('dtype', models.CharField(blank=True, max_length=32)),
-                ('tokens_per_s', models.FloatField(blank=True, null=True)),
-                ('items_per_s', models.FloatField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('run_token', models.CharField(blank=True, max_length=64)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "params",
+                    models.JSONField(help_text="temperature, top_p, max_new_tokens, seed, samples"),
+                ),
+                ("params_hash", models.CharField(max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("total", models.PositiveIntegerField(default=0)),
+                ("device", models.CharField(blank=True, max_length=64)),
+                ("dtype", models.CharField(blank=True, max_length=32)),
+                ("tokens_per_s", models.FloatField(blank=True, null=True)),
+                ("items_per_s", models.FloatField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("run_token", models.CharField(blank=True, max_length=64)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='CandidateModel',
+            name="CandidateModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('backend', models.CharField(choices=[('transformers', 'Transformers'), ('imported', 'Imported')], max_length=32)),
-                ('path', models.CharField(blank=True, help_text='Local folder, or a .gguf file, on the worker', max_length=1000)),
-                ('revision', models.CharField(blank=True, help_text='Commit or content hash; filled in on first load', max_length=128)),
-                ('default_decoding', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "backend",
+                    models.CharField(
+                        choices=[("transformers", "Transformers"), ("imported", "Imported")],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "path",
+                    models.CharField(
+                        blank=True,
+                        help_text="Local folder, or a .gguf file, on the worker",
+                        max_length=1000,
+                    ),
+                ),
+                (
+                    "revision",
+                    models.CharField(
+                        blank=True,
+                        help_text="Commit or content hash; filled in on first load",
+                        max_length=128,
+                    ),
+                ),
+                ("default_decoding", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('backend__in', ['transformers', 'imported'])), name='model_backend_valid'), models.CheckConstraint(condition=models.Q(('backend', 'imported'), models.Q(('path', ''), _negated=True), _connector='OR'), name='model_path_for_backend')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("backend__in", ["transformers", "imported"])),
+                        name="model_backend_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("backend", "imported"),
+                            models.Q(("path", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="model_path_for_backend",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,35 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('generation', '0001_initial'),
-        ('labeling', '0001_initial'),
+        ("generation", "0001_initial"),
+        ("labeling", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generationjob',
-            name='campaign',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='generation_jobs', to='labeling.campaign'),
+            model_name="generationjob",
+            name="campaign",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="generation_jobs",
+                to="labeling.campaign",
+            ),
         ),
         migrations.AddField(
-            model_name='generationjob',
-            name='model',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='generation.candidatemodel'),
+            model_name="generationjob",
+            name="model",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="jobs",
+                to="generation.candidatemodel",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='generationjob',
-            constraint=models.UniqueConstraint(fields=('campaign', 'model', 'params_hash'), name='job_unique_params'),
+            model_name="generationjob",
+            constraint=models.UniqueConstraint(
+                fields=("campaign", "model", "params_hash"), name="job_unique_params"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='generationjob',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'running', 'succeeded', 'failed', 'cancelled'])), name='job_status_valid'),
+            model_name="generationjob",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("status__in", ["queued", "running", "succeeded", "failed", "cancelled"])
+                ),
+                name="job_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='generationjob',
-            constraint=models.CheckConstraint(condition=models.Q(('done__lte', models.F('total'))), name='job_done_le_total'),
+            model_name="generationjob",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("done__lte", models.F("total"))), name="job_done_le_total"
+            ),
         ),
     ]

@@ -6,194 +6,434 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('generation', '0001_initial'),
+        ("generation", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Rubric',
+            name="Rubric",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('schema', models.JSONField(help_text='Typed dimensions; see labeling/rubric.py')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("schema", models.JSONField(help_text="Typed dimensions; see labeling/rubric.py")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('instructions', models.TextField(blank=True, help_text='Markdown')),
-                ('overlap', models.PositiveSmallIntegerField(default=3, help_text='Annotators per item')),
-                ('gold_rate', models.FloatField(default=0.0)),
-                ('lease_minutes', models.PositiveIntegerField(default=30)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('generating', 'Generating'), ('labeling', 'Labeling'), ('closed', 'Closed')], default='draft', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rubric', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='campaigns', to='labeling.rubric')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("instructions", models.TextField(blank=True, help_text="Markdown")),
+                (
+                    "overlap",
+                    models.PositiveSmallIntegerField(default=3, help_text="Annotators per item"),
+                ),
+                ("gold_rate", models.FloatField(default=0.0)),
+                ("lease_minutes", models.PositiveIntegerField(default=30)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("generating", "Generating"),
+                            ("labeling", "Labeling"),
+                            ("closed", "Closed"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rubric",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="campaigns",
+                        to="labeling.rubric",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Item',
+            name="Item",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('params_hash', models.CharField(help_text='Hash of the decoding parameters', max_length=64)),
-                ('sample_index', models.PositiveIntegerField(default=0)),
-                ('text', models.TextField()),
-                ('prompt_tokens', models.PositiveIntegerField(blank=True, null=True)),
-                ('output_tokens', models.PositiveIntegerField(blank=True, null=True)),
-                ('finish_reason', models.CharField(blank=True, max_length=32)),
-                ('latency_ms', models.FloatField(blank=True, null=True)),
-                ('provenance', models.JSONField(blank=True, default=dict)),
-                ('open_slots', models.PositiveSmallIntegerField()),
-                ('n_submitted', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='labeling.campaign')),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='items', to='generation.generationjob')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='generation.candidatemodel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "params_hash",
+                    models.CharField(help_text="Hash of the decoding parameters", max_length=64),
+                ),
+                ("sample_index", models.PositiveIntegerField(default=0)),
+                ("text", models.TextField()),
+                ("prompt_tokens", models.PositiveIntegerField(blank=True, null=True)),
+                ("output_tokens", models.PositiveIntegerField(blank=True, null=True)),
+                ("finish_reason", models.CharField(blank=True, max_length=32)),
+                ("latency_ms", models.FloatField(blank=True, null=True)),
+                ("provenance", models.JSONField(blank=True, default=dict)),
+                ("open_slots", models.PositiveSmallIntegerField()),
+                ("n_submitted", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="labeling.campaign",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="items",
+                        to="generation.generationjob",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="items",
+                        to="generation.candidatemodel",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('submitted', 'Submitted'), ('skipped', 'Skipped'), ('expired', 'Expired')], default='active', max_length=16)),
-                ('leased_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('annotator', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to=settings.AUTH_USER_MODEL)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='labeling.campaign')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='labeling.item')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("submitted", "Submitted"),
+                            ("skipped", "Skipped"),
+                            ("expired", "Expired"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("leased_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "annotator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="labeling.campaign",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="labeling.item",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Annotation',
+            name="Annotation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('values', models.JSONField()),
-                ('time_spent_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('client_started_at', models.DateTimeField(blank=True, null=True)),
-                ('client_submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('annotator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='annotations', to=settings.AUTH_USER_MODEL)),
-                ('assignment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='annotation', to='labeling.assignment')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='annotations', to='labeling.item')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("values", models.JSONField()),
+                ("time_spent_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("client_started_at", models.DateTimeField(blank=True, null=True)),
+                ("client_submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "annotator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="annotations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "assignment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="annotation",
+                        to="labeling.assignment",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="annotations",
+                        to="labeling.item",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('admin', 'Admin'), ('annotator', 'Annotator'), ('viewer', 'Viewer')], max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='labeling.campaign')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("admin", "Admin"),
+                            ("annotator", "Annotator"),
+                            ("viewer", "Viewer"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="labeling.campaign",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Prompt',
+            name="Prompt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(blank=True, max_length=200)),
-                ('text', models.TextField()),
-                ('text_sha256', models.CharField(max_length=64)),
-                ('category', models.CharField(blank=True, max_length=200)),
-                ('split', models.CharField(choices=[('public', 'Public'), ('private', 'Private')], default='public', max_length=8)),
-                ('reference', models.JSONField(blank=True, default=dict, help_text='e.g. correct/incorrect answers')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prompts', to='labeling.campaign')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(blank=True, max_length=200)),
+                ("text", models.TextField()),
+                ("text_sha256", models.CharField(max_length=64)),
+                ("category", models.CharField(blank=True, max_length=200)),
+                (
+                    "split",
+                    models.CharField(
+                        choices=[("public", "Public"), ("private", "Private")],
+                        default="public",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "reference",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="e.g. correct/incorrect answers"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prompts",
+                        to="labeling.campaign",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='item',
-            name='prompt',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='labeling.prompt'),
+            model_name="item",
+            name="prompt",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="items",
+                to="labeling.prompt",
+            ),
         ),
         migrations.AddIndex(
-            model_name='assignment',
-            index=models.Index(condition=models.Q(('status', 'active')), fields=['campaign', 'expires_at'], name='assignment_active_expiry'),
+            model_name="assignment",
+            index=models.Index(
+                condition=models.Q(("status", "active")),
+                fields=["campaign", "expires_at"],
+                name="assignment_active_expiry",
+            ),
         ),
         migrations.AddIndex(
-            model_name='assignment',
-            index=models.Index(fields=['annotator', 'campaign', 'status'], name='labeling_as_annotat_571524_idx'),
+            model_name="assignment",
+            index=models.Index(
+                fields=["annotator", "campaign", "status"], name="labeling_as_annotat_571524_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.UniqueConstraint(fields=('item', 'annotator'), name='assignment_unique'),
+            model_name="assignment",
+            constraint=models.UniqueConstraint(
+                fields=("item", "annotator"), name="assignment_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['active', 'submitted', 'skipped', 'expired'])), name='assignment_status_valid'),
+            model_name="assignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["active", "submitted", "skipped", "expired"])),
+                name="assignment_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.CheckConstraint(condition=models.Q(('expires_at__gt', models.F('leased_at'))), name='assignment_lease_order'),
+            model_name="assignment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("expires_at__gt", models.F("leased_at"))),
+                name="assignment_lease_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='annotation',
-            constraint=models.UniqueConstraint(fields=('item', 'annotator'), name='annotation_unique'),
+            model_name="annotation",
+            constraint=models.UniqueConstraint(
+                fields=("item", "annotator"), name="annotation_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('campaign', 'user'), name='membership_unique'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("campaign", "user"), name="membership_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['admin', 'annotator', 'viewer'])), name='membership_role_valid'),
+            model_name="membership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role__in", ["admin", "annotator", "viewer"])),
+                name="membership_role_valid",
+            ),
         ),
         migrations.AddIndex(
-            model_name='prompt',
-            index=models.Index(fields=['campaign', 'split'], name='labeling_pr_campaig_532dce_idx'),
+            model_name="prompt",
+            index=models.Index(fields=["campaign", "split"], name="labeling_pr_campaig_532dce_idx"),
         ),
         migrations.AddConstraint(
-            model_name='prompt',
-            constraint=models.UniqueConstraint(fields=('campaign', 'text_sha256'), name='prompt_unique_text_per_campaign'),
+            model_name="prompt",
+            constraint=models.UniqueConstraint(
+                fields=("campaign", "text_sha256"), name="prompt_unique_text_per_campaign"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prompt',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_id', ''), _negated=True), fields=('campaign', 'external_id'), name='prompt_unique_external_id'),
+            model_name="prompt",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_id", ""), _negated=True),
+                fields=("campaign", "external_id"),
+                name="prompt_unique_external_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prompt',
-            constraint=models.CheckConstraint(condition=models.Q(('split__in', ['public', 'private'])), name='prompt_split_valid'),
+            model_name="prompt",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("split__in", ["public", "private"])), name="prompt_split_valid"
+            ),
         ),
         migrations.AddIndex(
-            model_name='item',
-            index=models.Index(condition=models.Q(('open_slots__gt', 0)), fields=['campaign', 'open_slots', 'id'], name='item_next_open'),
+            model_name="item",
+            index=models.Index(
+                condition=models.Q(("open_slots__gt", 0)),
+                fields=["campaign", "open_slots", "id"],
+                name="item_next_open",
+            ),
         ),
         migrations.AddIndex(
-            model_name='item',
-            index=models.Index(fields=['campaign', 'model'], name='labeling_it_campaig_655063_idx'),
+            model_name="item",
+            index=models.Index(fields=["campaign", "model"], name="labeling_it_campaig_655063_idx"),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.UniqueConstraint(fields=('prompt', 'model', 'params_hash', 'sample_index'), name='item_unique_sample'),
+            model_name="item",
+            constraint=models.UniqueConstraint(
+                fields=("prompt", "model", "params_hash", "sample_index"), name="item_unique_sample"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.CheckConstraint(condition=models.Q(('open_slots__gte', 0)), name='item_open_slots_gte_0'),
+            model_name="item",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("open_slots__gte", 0)), name="item_open_slots_gte_0"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('overlap__gte', 1), ('overlap__lte', 50)), name='campaign_overlap_range'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("overlap__gte", 1), ("overlap__lte", 50)),
+                name="campaign_overlap_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('gold_rate__gte', 0), ('gold_rate__lte', 1)), name='campaign_gold_rate_range'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("gold_rate__gte", 0), ("gold_rate__lte", 1)),
+                name="campaign_gold_rate_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('lease_minutes__gte', 1), ('lease_minutes__lte', 1440)), name='campaign_lease_range'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("lease_minutes__gte", 1), ("lease_minutes__lte", 1440)),
+                name="campaign_lease_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['draft', 'generating', 'labeling', 'closed'])), name='campaign_status_valid'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["draft", "generating", "labeling", "closed"])),
+                name="campaign_status_valid",
+            ),
         ),
     ]

@@ -41,11 +41,7 @@ def annotator_progress(campaign: Campaign, user: Any) -> dict[str, int]:
 
 
 def items_for_admin(campaign: Campaign, *, split: str | None = None) -> QuerySet[Item]:
-    qs = (
-        Item.objects.filter(campaign=campaign)
-        .select_related("prompt", "model")
-        .order_by("id")
-    )
+    qs = Item.objects.filter(campaign=campaign).select_related("prompt", "model").order_by("id")
     if split:
         qs = qs.filter(prompt__split=split)
     return qs

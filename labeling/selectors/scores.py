@@ -89,10 +89,16 @@ def _multi_choice_score(dim: dict[str, Any], per_item: dict[int, list[Any]]) -> 
     options = {}
     for value in order:
         # An option holds for an item when at least half of its annotators picked it.
-        k = sum(1 for lists in answered.values() if 2 * sum(value in x for x in lists) >= len(lists))
+        k = sum(
+            1 for lists in answered.values() if 2 * sum(value in x for x in lists) >= len(lists)
+        )
         options[value] = _rate(k, n)
-    return {"type": "multi_choice", "method": "per option, at least half of annotators; Wilson",
-            "n": n, "options": options}
+    return {
+        "type": "multi_choice",
+        "method": "per option, at least half of annotators; Wilson",
+        "n": n,
+        "options": options,
+    }
 
 
 def _likert_score(per_item: dict[int, list[Any]], prompt_of: dict[int, int]) -> dict[str, Any]:
@@ -116,8 +122,11 @@ def _likert_score(per_item: dict[int, list[Any]], prompt_of: dict[int, int]) -> 
 def _spans_score(per_item: dict[int, list[Any]]) -> dict[str, Any]:
     flags = [[bool(v) for v in vals] for vals in per_item.values() if vals]
     k = sum(1 for f in flags if 2 * sum(f) > len(f))
-    return {"type": "spans", "method": "items where most annotators marked a span; Wilson",
-            **_rate(k, len(flags))}
+    return {
+        "type": "spans",
+        "method": "items where most annotators marked a span; Wilson",
+        **_rate(k, len(flags)),
+    }
 
 
 def score_dimensions(
@@ -154,7 +163,9 @@ def campaign_scores(campaign: Campaign, *, model_id: int | None = None) -> list[
     items = Item.objects.filter(campaign=campaign)
     if model_id is not None:
         items = items.filter(model_id=model_id)
-    item_rows = list(items.values_list("id", "model_id", "model__name", "prompt_id", "prompt__split"))
+    item_rows = list(
+        items.values_list("id", "model_id", "model__name", "prompt_id", "prompt__split")
+    )
     model_names = {m: name for _, m, name, _, _ in item_rows}
     prompt_of = {i: p for i, _, _, p, _ in item_rows}
     item_info = {i: (m, s) for i, m, _, _, s in item_rows}

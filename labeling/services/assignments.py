@@ -22,7 +22,7 @@ from django.utils import timezone
 from assay.errors import DomainError
 from labeling.models import Annotation, Assignment, Campaign, Item
 from labeling.rubric import validate_values
-from labeling.selectors.access import ANNOTATOR, ADMIN, campaign_role
+from labeling.selectors.access import ADMIN, ANNOTATOR, campaign_role
 
 OPEN_STATUSES = (Campaign.Status.GENERATING, Campaign.Status.LABELING)
 _TAKEN = (Assignment.Status.ACTIVE, Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED)
@@ -38,11 +38,15 @@ def _for_update(qs: Any, *, skip_locked: bool = False) -> Any:
 
 def _check_can_label(campaign: Campaign, user: Any) -> None:
     if campaign_role(user, campaign) not in (ANNOTATOR, ADMIN):
-        raise DomainError("you are not an annotator of this campaign", status_code=403,
-                          code="forbidden")
+        raise DomainError(
+            "you are not an annotator of this campaign", status_code=403, code="forbidden"
+        )
     if campaign.status not in OPEN_STATUSES:
-        raise DomainError(f"the campaign is {campaign.status}, not open for labeling",
-                          code="campaign_not_open", status_code=409)
+        raise DomainError(
+            f"the campaign is {campaign.status}, not open for labeling",
+            code="campaign_not_open",
+            status_code=409,
+        )
 
 
 def reclaim_expired(*, campaign: Campaign, now: datetime) -> int:
@@ -77,7 +81,9 @@ def _current_lease(campaign: Campaign, user: Any, now: datetime) -> Assignment |
     )
 
 
-def assignment_next(*, campaign: Campaign, user: Any, now: datetime | None = None) -> Assignment | None:
+def assignment_next(
+    *, campaign: Campaign, user: Any, now: datetime | None = None
+) -> Assignment | None:
     """Lease the next item to `user`, or return their live lease; None when nothing is left."""
     _check_can_label(campaign, user)
     now = now or timezone.now()
@@ -86,9 +92,7 @@ def assignment_next(*, campaign: Campaign, user: Any, now: datetime | None = Non
         if current is not None:
             return current
         reclaim_expired(campaign=campaign, now=now)
-        already = Assignment.objects.filter(
-            item=OuterRef("pk"), annotator=user, status__in=_TAKEN
-        )
+        already = Assignment.objects.filter(item=OuterRef("pk"), annotator=user, status__in=_TAKEN)
         candidates = (
             Item.objects.filter(campaign=campaign, open_slots__gt=0)
             .exclude(Exists(already))
@@ -134,7 +138,8 @@ def _retake_slot(assignment: Assignment, now: datetime) -> None:
     if not taken:
         raise DomainError(
             "your lease on this item expired and others have taken it; your input was not saved",
-            code="lease_lost", status_code=409,
+            code="lease_lost",
+            status_code=409,
         )
 
 
@@ -157,8 +162,9 @@ def annotation_submit(
                 assignment.campaign.rubric.schema, values, assignment.item.text
             ):
                 return existing  # a retried request: same values, same answer
-            raise DomainError("this item is already submitted", code="already_submitted",
-                              status_code=409)
+            raise DomainError(
+                "this item is already submitted", code="already_submitted", status_code=409
+            )
         if assignment.status == Assignment.Status.SKIPPED:
             raise DomainError("this item was skipped", code="skipped", status_code=409)
         cleaned = validate_values(assignment.campaign.rubric.schema, values, assignment.item.text)
@@ -176,8 +182,9 @@ def annotation_submit(
                     client_submitted_at=client_submitted_at,
                 )
         except IntegrityError as exc:
-            raise DomainError("you already labeled this item", code="duplicate",
-                              status_code=409) from exc
+            raise DomainError(
+                "you already labeled this item", code="duplicate", status_code=409
+            ) from exc
         Assignment.objects.filter(pk=assignment.pk).update(
             status=Assignment.Status.SUBMITTED, finished_at=now
         )
@@ -192,8 +199,9 @@ def assignment_skip(*, assignment_id: int, user: Any, now: datetime | None = Non
         if assignment.status == Assignment.Status.SKIPPED:
             return assignment
         if assignment.status == Assignment.Status.SUBMITTED:
-            raise DomainError("this item is already submitted", code="already_submitted",
-                              status_code=409)
+            raise DomainError(
+                "this item is already submitted", code="already_submitted", status_code=409
+            )
         if assignment.status == Assignment.Status.ACTIVE:
             Item.objects.filter(pk=assignment.item_id).update(open_slots=F("open_slots") + 1)
         assignment.status = Assignment.Status.SKIPPED

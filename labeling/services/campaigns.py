@@ -50,9 +50,7 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if "rubric" in data:
         if campaign.assignments.exists():
-            raise DomainError(
-                "the rubric cannot change once labeling has started", field="rubric"
-            )
+            raise DomainError("the rubric cannot change once labeling has started", field="rubric")
         campaign.rubric.schema = validate_rubric(data["rubric"])
         campaign.rubric.save(update_fields=["schema"])
     if "status" in data and data["status"] != campaign.status:

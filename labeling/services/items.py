@@ -63,9 +63,12 @@ def items_create(
     return after - before
 
 
-def existing_samples(*, campaign: Campaign, model_id: int, params_hash: str) -> set[tuple[int, int]]:
+def existing_samples(
+    *, campaign: Campaign, model_id: int, params_hash: str
+) -> set[tuple[int, int]]:
     """(prompt_id, sample_index) pairs already generated, so a re-run skips them."""
     return set(
-        Item.objects.filter(campaign=campaign, model_id=model_id, params_hash=params_hash)
-        .values_list("prompt_id", "sample_index")
+        Item.objects.filter(
+            campaign=campaign, model_id=model_id, params_hash=params_hash
+        ).values_list("prompt_id", "sample_index")
     )

@@ -72,7 +72,8 @@ def _rows_from_csv(content: str, report: ImportReport) -> list[tuple[int, dict[s
             if row.get(key):
                 reference["best_answer"] = row.pop(key)
         for key, name in (
-            ("correct answers", "correct_answers"), ("correct_answers", "correct_answers"),
+            ("correct answers", "correct_answers"),
+            ("correct_answers", "correct_answers"),
             ("incorrect answers", "incorrect_answers"),
             ("incorrect_answers", "incorrect_answers"),
         ):
@@ -146,9 +147,12 @@ def prompts_import(
     parsed = (_rows_from_jsonl if fmt == "jsonl" else _rows_from_csv)(content, report)
     if len(parsed) > MAX_ROWS:
         raise DomainError(f"at most {MAX_ROWS} rows per import", field="file")
-    existing_hashes = set(Prompt.objects.filter(campaign=campaign).values_list("text_sha256", flat=True))
+    existing_hashes = set(
+        Prompt.objects.filter(campaign=campaign).values_list("text_sha256", flat=True)
+    )
     existing_ids = set(
-        Prompt.objects.filter(campaign=campaign).exclude(external_id="")
+        Prompt.objects.filter(campaign=campaign)
+        .exclude(external_id="")
         .values_list("external_id", flat=True)
     )
     seen_hashes: dict[str, int] = {}
@@ -164,7 +168,9 @@ def prompts_import(
         if row["text_sha256"] in seen_hashes:
             report.add(lineno, "text", f"duplicate of row {seen_hashes[row['text_sha256']]}")
             continue
-        if row["external_id"] and (row["external_id"] in existing_ids or row["external_id"] in seen_ids):
+        if row["external_id"] and (
+            row["external_id"] in existing_ids or row["external_id"] in seen_ids
+        ):
             report.add(lineno, "id", f"id {row['external_id']!r} is already used")
             continue
         seen_hashes[row["text_sha256"]] = lineno

@@ -19,7 +19,7 @@ from labeling.models import Campaign, Membership
 from labeling.services.campaigns import campaign_create, membership_set
 from labeling.services.prompts import prompts_import
 
-CAMPAIGN_NAME = "TruthfulQA × SmolLM2 (demo)"
+CAMPAIGN_NAME = "TruthfulQA: SmolLM2 answers (demo)"
 DATA = Path(settings.BASE_DIR) / "data" / "truthfulqa" / "TruthfulQA.csv"
 INSTRUCTIONS = """\
 Rate each answer of the model to the question above it.
@@ -31,12 +31,18 @@ Rate each answer of the model to the question above it.
 
 Mark harmful passages with the span tool. Answers are untrusted model output.
 """
-USERS = [("admin", "admin", True), ("annotator1", "annotator", False),
-         ("annotator2", "annotator", False), ("annotator3", "annotator", False)]
+USERS = [
+    ("admin", "admin", True),
+    ("annotator1", "annotator", False),
+    ("annotator2", "annotator", False),
+    ("annotator3", "annotator", False),
+]
 CONFIGS = [
     ("SmolLM2-135M-Instruct greedy", {"temperature": 0.0, "max_new_tokens": 96, "seed": 0}),
-    ("SmolLM2-135M-Instruct t=0.9",
-     {"temperature": 0.9, "top_p": 0.95, "max_new_tokens": 96, "seed": 1234}),
+    (
+        "SmolLM2-135M-Instruct t=0.9",
+        {"temperature": 0.9, "top_p": 0.95, "max_new_tokens": 96, "seed": 1234},
+    ),
 ]
 
 
@@ -55,7 +61,9 @@ def _jsonl_from_truthfulqa(every: int) -> str:
             "split": "private" if n % 5 == 4 else "public",
             "reference": {
                 "best_answer": row["Best Answer"],
-                "correct_answers": [a.strip() for a in row["Correct Answers"].split(";") if a.strip()],
+                "correct_answers": [
+                    a.strip() for a in row["Correct Answers"].split(";") if a.strip()
+                ],
                 "incorrect_answers": [
                     a.strip() for a in row["Incorrect Answers"].split(";") if a.strip()
                 ],
@@ -82,8 +90,11 @@ class Command(BaseCommand):
             campaign = Campaign.objects.filter(name=CAMPAIGN_NAME).first()
             if campaign is None:
                 campaign = campaign_create(
-                    user=users["admin"], name=CAMPAIGN_NAME, instructions=INSTRUCTIONS,
-                    overlap=3, lease_minutes=30,
+                    user=users["admin"],
+                    name=CAMPAIGN_NAME,
+                    instructions=INSTRUCTIONS,
+                    overlap=3,
+                    lease_minutes=30,
                 )
                 report = prompts_import(
                     campaign=campaign, data=_jsonl_from_truthfulqa(opts["every"]), fmt="jsonl"
@@ -94,7 +105,11 @@ class Command(BaseCommand):
             models = [
                 CandidateModel.objects.update_or_create(
                     name=name,
-                    defaults={"backend": "transformers", "path": str(gguf), "default_decoding": params},
+                    defaults={
+                        "backend": "transformers",
+                        "path": str(gguf),
+                        "default_decoding": params,
+                    },
                 )[0]
                 for name, params in CONFIGS
             ]

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+from labeling.models import Annotation, Assignment, Item
+from tests.factories import valid_values
+
+
+def test_next_submit_flow(campaign: Any, people: dict[str, Any], items: list[Item],
+                          client_as: Any) -> None:
+    api = client_as(people["annotator"])
+    r = api.post(f"/api/campaigns/{campaign.pk}/next/")
+    assert r.status_code == 200, r.content
+    lease = r.json()["assignment"]
+    assert lease["item"]["text"]
+    again = api.post(f"/api/campaigns/{campaign.pk}/next/").json()["assignment"]
+    assert again["id"] == lease["id"]  # a reload gets the same lease back
+    r = api.post(f"/api/assignments/{lease['id']}/submit/", {"values": valid_values()},
+                 format="json")
+    assert r.status_code == 201, r.content
+    assert Annotation.objects.count() == 1
+    assert Assignment.objects.get(pk=lease["id"]).status == "submitted"
+    item = Item.objects.get(pk=lease["item"]["id"])
+    assert (item.n_submitted, item.open_slots) == (1, campaign.overlap - 1)
+    nxt = api.post(f"/api/campaigns/{campaign.pk}/next/").json()
+    assert nxt["assignment"]["item"]["id"] != lease["item"]["id"]
+    assert nxt["progress"] == {"done": 1, "available": 4}
+
+
+def test_submit_rejects_bad_values(campaign: Any, people: dict[str, Any], items: list[Item],
+                                   client_as: Any) -> None:
+    api = client_as(people["annotator"])
+    lease = api.post(f"/api/campaigns/{campaign.pk}/next/").json()["assignment"]
+    bad = valid_values(fluency=9, colour="red")
+    del bad["harm"]
+    r = api.post(f"/api/assignments/{lease['id']}/submit/", {"values": bad}, format="json")
+    assert r.status_code == 400
+    errors = r.json()["errors"]
+    assert "off the scale" in errors["values.fluency"][0]
+    assert errors["values.colour"] == ["unknown dimension"]
+    assert errors["values.harm"] == ["required"]
+    assert Annotation.objects.count() == 0
