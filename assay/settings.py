@@ -146,6 +146,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "labeling.models.Campaign.Status",
+        "AssignmentStatusEnum": "labeling.models.Assignment.Status",
+        "JobStatusEnum": "generation.models.GenerationJob.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ class JobStartSerializer(serializers.Serializer[Any]):
     )
 
 
+class JobRestartSerializer(serializers.Serializer[Any]):
+    force = serializers.BooleanField(default=False)
+
+
 class GenerationJobSerializer(serializers.ModelSerializer[GenerationJob]):
     model_name = serializers.CharField(source="model.name", read_only=True)
     progress = serializers.SerializerMethodField()

@@ -81,12 +81,14 @@ def _is_live(job: GenerationJob) -> bool:
 
 @transaction.atomic
 def generation_job_start(
-    *, campaign: Campaign, model: CandidateModel, params: dict[str, Any]
+    *, campaign: Campaign, model: CandidateModel, params: dict[str, Any], force: bool = False
 ) -> GenerationJob:
     """Create the job for (campaign, model, params), or restart the existing one.
 
     Starting the same configuration again resumes it: outputs already stored are kept and only
-    the missing ones are generated.
+    the missing ones are generated. A run that still looks alive (recent heartbeat) is left
+    alone unless `force`: an admin who knows its worker died takes the job over, and the old
+    run, should it still be alive, stops at its next batch.
     """
     if model.backend == CandidateModel.Backend.IMPORTED:
         raise DomainError("this model's outputs are imported; it cannot generate", field="model")
@@ -103,11 +105,17 @@ def generation_job_start(
         defaults={"params": decoding.as_dict()},
     )
     if not created:
-        if _is_live(job):
-            raise DomainError("this job is already running", code="job_running", status_code=409)
+        if _is_live(job) and not force:
+            raise DomainError(
+                "this job is running; restart with force=true if its worker died",
+                code="job_running",
+                status_code=409,
+            )
         job.status = GenerationJob.Status.QUEUED
         job.error = ""
-        job.save(update_fields=["status", "error"])
+        job.run_token = ""
+        job.heartbeat_at = None
+        job.save(update_fields=["status", "error", "run_token", "heartbeat_at"])
     if campaign.status == Campaign.Status.DRAFT:
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.GENERATING)
     _enqueue(job.pk)
