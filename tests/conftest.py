@@ -16,19 +16,24 @@ def api() -> APIClient:
 
 @pytest.fixture
 def campaign(db: Any) -> Campaign:
-    return CampaignFactory()
+    return CampaignFactory.create()
 
 
 @pytest.fixture
 def people(campaign: Campaign) -> dict[str, Any]:
     """The four callers every endpoint is tested with."""
-    admin = MembershipFactory(campaign=campaign, role=Membership.Role.ADMIN).user
-    annotator = MembershipFactory(campaign=campaign, role=Membership.Role.ANNOTATOR).user
-    viewer = MembershipFactory(campaign=campaign, role=Membership.Role.VIEWER).user
-    outsider = MembershipFactory(role=Membership.Role.ANNOTATOR).user  # of another campaign
-    staff = UserFactory(is_staff=True)
-    return {"admin": admin, "annotator": annotator, "viewer": viewer, "outsider": outsider,
-            "staff": staff}
+    admin = MembershipFactory.create(campaign=campaign, role=Membership.Role.ADMIN).user
+    annotator = MembershipFactory.create(campaign=campaign, role=Membership.Role.ANNOTATOR).user
+    viewer = MembershipFactory.create(campaign=campaign, role=Membership.Role.VIEWER).user
+    outsider = MembershipFactory.create(role=Membership.Role.ANNOTATOR).user  # of another campaign
+    staff = UserFactory.create(is_staff=True)
+    return {
+        "admin": admin,
+        "annotator": annotator,
+        "viewer": viewer,
+        "outsider": outsider,
+        "staff": staff,
+    }
 
 
 @pytest.fixture
@@ -42,4 +47,4 @@ def client_as(api: APIClient) -> Any:
 
 @pytest.fixture
 def items(campaign: Campaign) -> list[Any]:
-    return [ItemFactory(campaign=campaign, prompt__campaign=campaign) for _ in range(5)]
+    return [ItemFactory.create(campaign=campaign, prompt__campaign=campaign) for _ in range(5)]

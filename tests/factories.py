@@ -11,7 +11,7 @@ from labeling.rubric import default_rubric
 from labeling.services.prompts import text_hash
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[Any]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -21,7 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw")
 
 
-class RubricFactory(factory.django.DjangoModelFactory):
+class RubricFactory(factory.django.DjangoModelFactory[Rubric]):
     class Meta:
         model = Rubric
 
@@ -29,7 +29,7 @@ class RubricFactory(factory.django.DjangoModelFactory):
     schema = factory.LazyFunction(default_rubric)
 
 
-class CampaignFactory(factory.django.DjangoModelFactory):
+class CampaignFactory(factory.django.DjangoModelFactory[Campaign]):
     class Meta:
         model = Campaign
 
@@ -39,7 +39,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     overlap = 3
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -48,7 +48,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.ANNOTATOR
 
 
-class PromptFactory(factory.django.DjangoModelFactory):
+class PromptFactory(factory.django.DjangoModelFactory[Prompt]):
     class Meta:
         model = Prompt
 
@@ -58,7 +58,7 @@ class PromptFactory(factory.django.DjangoModelFactory):
     split = Prompt.Split.PUBLIC
 
 
-class CandidateModelFactory(factory.django.DjangoModelFactory):
+class CandidateModelFactory(factory.django.DjangoModelFactory[CandidateModel]):
     class Meta:
         model = CandidateModel
         django_get_or_create = ("name",)
@@ -67,7 +67,7 @@ class CandidateModelFactory(factory.django.DjangoModelFactory):
     backend = CandidateModel.Backend.IMPORTED
 
 
-class ItemFactory(factory.django.DjangoModelFactory):
+class ItemFactory(factory.django.DjangoModelFactory[Item]):
     class Meta:
         model = Item
 

@@ -9,4 +9,4 @@ from pathlib import Path
 
 os.environ.setdefault("ASSAY_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
-from assay.settings import *  # noqa: E402, F403
+from assay.settings import *  # noqa: F403

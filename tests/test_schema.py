@@ -12,9 +12,14 @@ def test_openapi_schema_is_valid_and_complete(tmp_path: Path) -> None:
     out = tmp_path / "schema.yaml"
     call_command("spectacular", "--file", str(out), "--validate", "--fail-on-warn")
     paths = yaml.safe_load(out.read_text())["paths"]
-    for path in ("/api/campaigns/{id}/next/", "/api/assignments/{id}/submit/",
-                 "/api/campaigns/{id}/scores/", "/api/models/{id}/scores/",
-                 "/api/campaigns/{id}/prompts/import/", "/api/jobs/{id}/"):
+    for path in (
+        "/api/campaigns/{id}/next/",
+        "/api/assignments/{id}/submit/",
+        "/api/campaigns/{id}/scores/",
+        "/api/models/{id}/scores/",
+        "/api/campaigns/{id}/prompts/import/",
+        "/api/jobs/{id}/",
+    ):
         assert path in paths
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,29 @@ def celery_worker(log_path: Path, **env: str) -> Iterator[subprocess.Popen[bytes
     """A worker on both queues, in its own process group so a test can kill it outright."""
     _purge_filesystem_broker()
     cmd = [
-        str(Path(sys.executable).parent / "celery"), "-A", "assay", "worker",
-        "-Q", "gpu,default", "-c", "1", "-P", "solo", "-l", "info",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        str(Path(sys.executable).parent / "celery"),
+        "-A",
+        "assay",
+        "worker",
+        "-Q",
+        "gpu,default",
+        "-c",
+        "1",
+        "-P",
+        "solo",
+        "-l",
+        "info",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
     ]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=worker_env(**env), stdout=log, stderr=subprocess.STDOUT,
+            cmd,
+            cwd=ROOT,
+            env=worker_env(**env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
@@ -57,16 +73,15 @@ def celery_worker(log_path: Path, **env: str) -> Iterator[subprocess.Popen[bytes
 def _purge_filesystem_broker() -> None:
     # Messages left by an earlier, aborted run would name jobs of another test database.
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        for path in Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]).glob("*"):
+        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
+        for path in folder.glob("*"):
             path.unlink(missing_ok=True)
 
 
 def kill(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     if proc.poll() is None:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=30)
 
 

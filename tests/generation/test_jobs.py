@@ -34,9 +34,9 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _campaign(n_prompts: int) -> Campaign:
-    campaign = CampaignFactory(status=Campaign.Status.DRAFT)
+    campaign = CampaignFactory.create(status=Campaign.Status.DRAFT)
     for i in range(n_prompts):
-        PromptFactory(
+        PromptFactory.create(
             campaign=campaign,
             text=f"prompt {i} " + "word " * (i % 4),
             split="private" if i % 5 == 4 else "public",

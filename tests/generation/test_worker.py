@@ -24,9 +24,9 @@ def _job_state(job_id: int) -> GenerationJob:
 
 def run_kill_resume(tmp_path: Path) -> None:
     model_dir = build_tiny_model(tmp_path / "model")
-    campaign = CampaignFactory(status=Campaign.Status.DRAFT)
+    campaign = CampaignFactory.create(status=Campaign.Status.DRAFT)
     for i in range(N_PROMPTS):
-        PromptFactory(campaign=campaign, text=f"tell me about thing {i}")
+        PromptFactory.create(campaign=campaign, text=f"tell me about thing {i}")
     model = CandidateModel.objects.create(name="tiny", backend="transformers", path=str(model_dir))
     log = tmp_path / "worker.log"
     env = {"ASSAY_GENERATION_BATCH_SIZE": "1"}

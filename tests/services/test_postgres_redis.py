@@ -16,8 +16,13 @@ from rest_framework.test import APIClient
 
 from generation.models import GenerationJob
 from labeling.models import Annotation, Assignment, Item, Membership
-from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, UserFactory
-from tests.factories import valid_values
+from tests.factories import (
+    CampaignFactory,
+    ItemFactory,
+    MembershipFactory,
+    UserFactory,
+    valid_values,
+)
 from tests.generation.test_worker import run_kill_resume
 from tests.generation.tiny_model import build_tiny_model
 from tests.worker import celery_worker, wait_for
@@ -30,36 +35,52 @@ def _clean_redis() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_api_flow_generation_labeling_scores(tmp_path: Path) -> None:
-    staff = UserFactory(username="boss", is_staff=True)
-    annotators = [UserFactory(username=f"ann{i}") for i in range(3)]
+    staff = UserFactory.create(username="boss", is_staff=True)
+    annotators = [UserFactory.create(username=f"ann{i}") for i in range(3)]
     api = APIClient()
     api.force_authenticate(staff)
     r = api.post("/api/campaigns/", {"name": "pg flow", "overlap": 2}, format="json")
     assert r.status_code == 201, r.content
     cid = r.json()["id"]
     for user in annotators:
-        r = api.post(f"/api/campaigns/{cid}/members/",
-                     {"username": user.username, "role": "annotator"}, format="json")
+        r = api.post(
+            f"/api/campaigns/{cid}/members/",
+            {"username": user.username, "role": "annotator"},
+            format="json",
+        )
         assert r.status_code == 201
     prompts = "\n".join(
         f'{{"text": "question {i}?", "split": "{"private" if i % 5 == 4 else "public"}"}}'
         for i in range(10)
     )
-    r = api.post(f"/api/campaigns/{cid}/prompts/import/", {"content": prompts, "format": "jsonl"},
-                 format="json")
+    r = api.post(
+        f"/api/campaigns/{cid}/prompts/import/",
+        {"content": prompts, "format": "jsonl"},
+        format="json",
+    )
     assert r.json() == {"created": 10}
     model_dir = build_tiny_model(tmp_path / "model")
-    r = api.post("/api/models/", {"name": "tiny", "backend": "transformers",
-                                  "path": str(model_dir)}, format="json")
+    r = api.post(
+        "/api/models/",
+        {"name": "tiny", "backend": "transformers", "path": str(model_dir)},
+        format="json",
+    )
     model_id = r.json()["id"]
     log = tmp_path / "worker.log"
     with celery_worker(log):
-        r = api.post(f"/api/campaigns/{cid}/jobs/",
-                     {"model": model_id, "params": {"max_new_tokens": 8}}, format="json")
+        r = api.post(
+            f"/api/campaigns/{cid}/jobs/",
+            {"model": model_id, "params": {"max_new_tokens": 8}},
+            format="json",
+        )
         assert r.status_code == 201, r.content
         job_id = r.json()["id"]
-        wait_for(lambda: api.get(f"/api/jobs/{job_id}/").json()["status"] == "succeeded",
-                 timeout=180, what="generation on the worker", log=log)
+        wait_for(
+            lambda: api.get(f"/api/jobs/{job_id}/").json()["status"] == "succeeded",
+            timeout=180,
+            what="generation on the worker",
+            log=log,
+        )
     job = api.get(f"/api/jobs/{job_id}/").json()
     assert (job["done"], job["total"]) == (10, 10)
 
@@ -70,8 +91,11 @@ def test_api_flow_generation_labeling_scores(tmp_path: Path) -> None:
             lease = client.post(f"/api/campaigns/{cid}/next/").json()["assignment"]
             if lease is None:
                 break
-            r = client.post(f"/api/assignments/{lease['id']}/submit/",
-                            {"values": valid_values(fluency=3)}, format="json")
+            r = client.post(
+                f"/api/assignments/{lease['id']}/submit/",
+                {"values": valid_values(fluency=3)},
+                format="json",
+            )
             assert r.status_code == 201, r.content
     assert Annotation.objects.count() == 20  # 10 items x overlap 2
     scores = api.get(f"/api/campaigns/{cid}/scores/").json()["models"][0]
@@ -88,11 +112,13 @@ def test_worker_kill_and_resume_on_postgres_and_redis(tmp_path: Path) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_sixteen_annotators_hammer_next_and_submit() -> None:
     overlap, n_items, n_threads = 3, 80, 16
-    campaign = CampaignFactory(overlap=overlap)
-    users = [MembershipFactory(campaign=campaign, role=Membership.Role.ANNOTATOR).user
-             for _ in range(n_threads)]
+    campaign = CampaignFactory.create(overlap=overlap)
+    users = [
+        MembershipFactory.create(campaign=campaign, role=Membership.Role.ANNOTATOR).user
+        for _ in range(n_threads)
+    ]
     for _ in range(n_items):
-        ItemFactory(campaign=campaign, prompt__campaign=campaign)
+        ItemFactory.create(campaign=campaign, prompt__campaign=campaign)
     stored: list[int] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -105,8 +131,11 @@ def test_sixteen_annotators_hammer_next_and_submit() -> None:
                 lease = client.post(f"/api/campaigns/{campaign.pk}/next/").json()["assignment"]
                 if lease is None:
                     return
-                r = client.post(f"/api/assignments/{lease['id']}/submit/",
-                                {"values": valid_values()}, format="json")
+                r = client.post(
+                    f"/api/assignments/{lease['id']}/submit/",
+                    {"values": valid_values()},
+                    format="json",
+                )
                 if r.status_code != 201:
                     raise AssertionError(f"submit {r.status_code}: {r.content!r}")
                 with lock:
