@@ -1,15 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
-from assay.views import health, home
+from assay.views import MeApi, health, spa
 from generation import apis as gen
 from labeling import apis as lab
 
 api = [
     path("auth/token/", obtain_auth_token, name="api-token"),
+    path("me/", MeApi.as_view()),
     path("rubrics/default/", lab.DefaultRubricApi.as_view()),
     path("campaigns/", lab.CampaignListApi.as_view(), name="campaign-list"),
     path("campaigns/<int:pk>/", lab.CampaignDetailApi.as_view(), name="campaign-detail"),
@@ -19,6 +20,8 @@ api = [
     path("campaigns/<int:pk>/items/", lab.ItemListApi.as_view()),
     path("campaigns/<int:pk>/next/", lab.NextApi.as_view(), name="campaign-next"),
     path("campaigns/<int:pk>/scores/", lab.CampaignScoresApi.as_view()),
+    path("campaigns/<int:pk>/dashboard/", lab.CampaignDashboardApi.as_view()),
+    path("campaigns/<int:pk>/my-progress/", lab.MyProgressApi.as_view()),
     path("campaigns/<int:pk>/jobs/", gen.CampaignJobsApi.as_view()),
     path("assignments/<int:pk>/submit/", lab.SubmitApi.as_view(), name="assignment-submit"),
     path("assignments/<int:pk>/skip/", lab.SkipApi.as_view(), name="assignment-skip"),
@@ -33,10 +36,11 @@ api = [
 ]
 
 urlpatterns = [
-    path("", home, name="home"),
     path("healthz", health),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(api)),
+    # Every other path is a route of the React app.
+    re_path(r"^(?P<path>(?!api/|admin/|static/|accounts/).*)$", spa, name="home"),
 ]

@@ -1,10 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+SPA_INDEX = Path(settings.BASE_DIR) / "frontend" / "dist" / "index.html"
 
 
-def home(request: HttpRequest) -> HttpResponse:
+@login_required
+@ensure_csrf_cookie
+def spa(request: HttpRequest, path: str = "") -> HttpResponse:
+    """The React app for every browser route; falls back to a page of links when not built."""
+    if SPA_INDEX.exists():
+        return HttpResponse(SPA_INDEX.read_bytes(), content_type="text/html; charset=utf-8")
     return render(request, "home.html")
 
 
 def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
+
+
+class MeSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField()
+    is_superuser = serializers.BooleanField()
+
+
+class MeApi(APIView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +17,13 @@ from labeling.apis import get_campaign
 from labeling.models import Campaign
 from labeling.selectors import access
 from labeling.selectors.scores import campaign_scores
+from labeling.serializers import ModelScoresSerializer
+
+
+class ModelScoresResponseSerializer(serializers.Serializer[Any]):
+    model_id = serializers.IntegerField()
+    model = serializers.CharField()
+    campaigns = ModelScoresSerializer(many=True)
 
 
 class CandidateModelListApi(APIView):
@@ -44,7 +53,7 @@ class CandidateModelDetailApi(APIView):
 
 
 class CandidateModelScoresApi(APIView):
-    @extend_schema(responses=dict)
+    @extend_schema(responses=ModelScoresResponseSerializer)
     def get(self, request: Request, pk: int) -> Response:
         model = CandidateModel.objects.filter(pk=pk).first()
         if model is None:

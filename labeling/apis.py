@@ -24,6 +24,7 @@ from labeling.selectors.campaigns import (
     campaign_progress,
     items_for_admin,
 )
+from labeling.selectors.dashboard import annotator_stats, throughput
 from labeling.selectors.prompts import prompts_visible
 from labeling.selectors.scores import campaign_scores
 from labeling.services import assignments, campaigns, prompts
@@ -72,14 +73,13 @@ class CampaignListApi(APIView):
 
 
 class CampaignDetailApi(APIView):
-    @extend_schema(responses=s.CampaignSerializer)
+    @extend_schema(responses=s.CampaignDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk)
         roles = {campaign.pk: access.campaign_role(request.user, campaign)}
-        data = dict(s.CampaignSerializer(campaign, context={"roles": roles}).data)
-        data["counts"] = campaign_counts(campaign)
-        data["progress"] = campaign_progress(campaign)
-        return Response(data)
+        campaign.counts = campaign_counts(campaign)  # type: ignore[attr-defined]
+        campaign.progress = campaign_progress(campaign)  # type: ignore[attr-defined]
+        return Response(s.CampaignDetailSerializer(campaign, context={"roles": roles}).data)
 
     @extend_schema(request=s.CampaignUpdateSerializer, responses=s.CampaignSerializer)
     def patch(self, request: Request, pk: int) -> Response:
@@ -127,7 +127,7 @@ class PromptImportApi(APIView):
             "multipart/form-data": s.PromptImportSerializer,
             "application/json": s.PromptImportSerializer,
         },
-        responses={201: dict, 400: dict},
+        responses={201: s.ImportResultSerializer, 400: s.ErrorSerializer},
         description="Import prompts from JSONL or CSV. One bad row rejects the whole file; "
         "the 400 lists every bad row with its field and reason.",
     )
@@ -179,7 +179,10 @@ class NextApi(APIView):
 
 
 class SubmitApi(APIView):
-    @extend_schema(request=s.SubmitSerializer, responses={201: s.AnnotationSerializer})
+    @extend_schema(
+        request=s.SubmitSerializer,
+        responses={201: s.AnnotationSerializer, 400: s.ErrorSerializer, 409: s.ErrorSerializer},
+    )
     def post(self, request: Request, pk: int) -> Response:
         ser = s.SubmitSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -197,10 +200,34 @@ class SkipApi(APIView):
 
 
 class CampaignScoresApi(APIView):
-    @extend_schema(responses=dict)
+    @extend_schema(responses=s.CampaignScoresSerializer)
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
         return Response({"campaign_id": campaign.pk, "models": campaign_scores(campaign)})
+
+
+class CampaignDashboardApi(APIView):
+    @extend_schema(
+        responses=s.DashboardSerializer,
+        description="Labeling progress, hourly throughput over the "
+        "last 48 hours, and per-annotator counts with median time per item.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
+        return Response(
+            {
+                "progress": campaign_progress(campaign),
+                "throughput": throughput(campaign),
+                "annotators": annotator_stats(campaign),
+            }
+        )
+
+
+class MyProgressApi(APIView):
+    @extend_schema(responses=s.MyProgressSerializer, description="The caller's own progress.")
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk)
+        return Response(annotator_progress(campaign, request.user))
 
 
 class DefaultRubricApi(APIView):

@@ -158,3 +158,117 @@ class AnnotationSerializer(serializers.ModelSerializer[Annotation]):
         model = Annotation
         fields = ["id", "item", "assignment", "values", "time_spent_ms", "created_at"]
         read_only_fields = fields
+
+
+# --- response shapes (for the OpenAPI schema and the generated TypeScript types) -------------
+
+
+class RateSerializer(serializers.Serializer[Any]):
+    rate = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+    k = serializers.IntegerField()
+    n = serializers.IntegerField()
+
+
+class DimensionScoreSerializer(serializers.Serializer[Any]):
+    type = serializers.ChoiceField(choices=["choice", "multi_choice", "likert", "spans"])
+    method = serializers.CharField()
+    n = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, required=False)
+    low = serializers.FloatField(allow_null=True, required=False)
+    high = serializers.FloatField(allow_null=True, required=False)
+    k = serializers.IntegerField(required=False)
+    mean = serializers.FloatField(allow_null=True, required=False)
+    n_prompts = serializers.IntegerField(required=False)
+    positive = serializers.ListField(child=serializers.CharField(), required=False)
+    options = serializers.DictField(child=RateSerializer(), required=False)
+
+
+class SplitScoresSerializer(serializers.Serializer[Any]):
+    n_items = serializers.IntegerField()
+    n_labeled_items = serializers.IntegerField()
+    n_annotations = serializers.IntegerField()
+    dimensions = serializers.DictField(child=DimensionScoreSerializer())
+
+
+class ModelScoresSerializer(serializers.Serializer[Any]):
+    model_id = serializers.IntegerField()
+    model = serializers.CharField()
+    campaign_id = serializers.IntegerField()
+    campaign = serializers.CharField(required=False)
+    all = SplitScoresSerializer()
+    public = SplitScoresSerializer()
+    private = SplitScoresSerializer()
+
+
+class CampaignScoresSerializer(serializers.Serializer[Any]):
+    campaign_id = serializers.IntegerField()
+    models = ModelScoresSerializer(many=True)
+
+
+class ProgressSerializer(serializers.Serializer[Any]):
+    items = serializers.IntegerField()
+    annotations = serializers.IntegerField()
+    target_annotations = serializers.IntegerField()
+    items_by_annotations = serializers.DictField(child=serializers.IntegerField())
+    items_complete = serializers.IntegerField()
+
+
+class ThroughputSerializer(serializers.Serializer[Any]):
+    hour = serializers.DateTimeField()
+    annotations = serializers.IntegerField()
+
+
+class AnnotatorStatsSerializer(serializers.Serializer[Any]):
+    annotator_id = serializers.IntegerField()
+    username = serializers.CharField()
+    submitted = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    active = serializers.IntegerField()
+    skip_rate = serializers.FloatField(allow_null=True)
+    median_seconds = serializers.FloatField(allow_null=True)
+
+
+class DashboardSerializer(serializers.Serializer[Any]):
+    progress = ProgressSerializer()
+    throughput = ThroughputSerializer(many=True)
+    annotators = AnnotatorStatsSerializer(many=True)
+
+
+class MyProgressSerializer(serializers.Serializer[Any]):
+    done = serializers.IntegerField()
+    available = serializers.IntegerField()
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    progress = ProgressSerializer(read_only=True)
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [*CampaignSerializer.Meta.fields, "counts", "progress"]
+        read_only_fields = fields
+
+
+class ImportResultSerializer(serializers.Serializer[Any]):
+    created = serializers.IntegerField()
+
+
+class ImportErrorRowSerializer(serializers.Serializer[Any]):
+    row = serializers.IntegerField()
+    field = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """The body of every 4xx from a domain rule: see assay/errors.py."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    rows = ImportErrorRowSerializer(many=True, required=False)
+
+
+# "errors" would shadow Serializer.errors as a class attribute, so it is declared this way.
+ErrorSerializer._declared_fields["errors"] = serializers.DictField(
+    child=serializers.ListField(child=serializers.CharField()), required=False
+)

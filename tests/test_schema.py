@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 from django.core.management import call_command
+from django.test import Client
+
+from tests.factories import UserFactory
 
 
 @pytest.mark.django_db
@@ -24,11 +27,13 @@ def test_openapi_schema_is_valid_and_complete(tmp_path: Path) -> None:
 
 
 @pytest.mark.django_db
-def test_docs_pages_are_served(client: object) -> None:
-    from django.test import Client
-
-    assert isinstance(client, Client)
+def test_docs_pages_are_served_and_the_app_needs_a_login(client: Client) -> None:
     assert client.get("/api/docs/").status_code == 200
     assert client.get("/api/schema/").status_code == 200
-    home = client.get("/")
-    assert b"/api/docs/" in home.content
+    anonymous = client.get("/campaigns/1")
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith("/accounts/login/")
+    client.force_login(UserFactory.create())
+    page = client.get("/campaigns/1")
+    assert page.status_code == 200
+    assert "csrftoken" in page.cookies
