@@ -12,7 +12,8 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run serve migrate demo test lint types pytest test-services bench clean
+.PHONY: install run serve migrate demo test lint types pytest test-services bench clean \
+	frontend frontend-check browser-deps
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +27,29 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 
 install: $(STAMP)
 
-migrate: install
+# The React app: API types generated from the OpenAPI schema, then built into frontend/dist.
+FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/package-lock.json \
+	frontend/vite.config.ts frontend/index.html
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+frontend/openapi.yaml: $(STAMP) $(shell find assay labeling generation classifiers -name '*.py')
+	$(PY) manage.py spectacular --file frontend/openapi.yaml --validate --fail-on-warn
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json frontend/openapi.yaml $(FRONTEND_SRC)
+	cd frontend && npm run --silent gen:api && npm run --silent build
+
+frontend: frontend/dist/index.html
+
+frontend-check: frontend
+	cd frontend && npm run --silent typecheck && npm test --silent
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+
+migrate: install frontend
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 
@@ -53,13 +76,13 @@ lint: install
 types: install
 	$(VENV)/bin/mypy .
 
-pytest: install
+pytest: install frontend browser-deps
 	$(VENV)/bin/pytest -m "not services" -q
 
-test: lint types pytest
+test: lint types frontend-check pytest
 
 # PostgreSQL and Redis with a real worker: run by .ci/run after `make test`.
-test-services: install
+test-services: install frontend
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -m services -q
 
 bench: install

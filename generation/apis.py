@@ -16,7 +16,7 @@ from generation.services import generation_job_start
 from labeling.apis import get_campaign
 from labeling.models import Campaign
 from labeling.selectors import access
-from labeling.selectors.scores import campaign_scores
+from labeling.selectors.scores import scores_for_campaigns
 from labeling.serializers import ModelScoresSerializer
 
 
@@ -58,14 +58,9 @@ class CandidateModelScoresApi(APIView):
         model = CandidateModel.objects.filter(pk=pk).first()
         if model is None:
             raise Http404("no such model")
-        visible = access.campaigns_visible_to(request.user).filter(items__model=model).distinct()
-        per_campaign = []
-        for campaign in visible:
-            if access.campaign_role(request.user, campaign) not in (access.ADMIN, access.VIEWER):
-                continue
-            for row in campaign_scores(campaign, model_id=model.pk):
-                per_campaign.append({"campaign": campaign.name, **row})
-        return Response({"model_id": model.pk, "model": model.name, "campaigns": per_campaign})
+        campaigns = access.campaigns_with_role(request.user, (access.ADMIN, access.VIEWER))
+        rows = scores_for_campaigns(list(campaigns), model_id=model.pk)
+        return Response({"model_id": model.pk, "model": model.name, "campaigns": rows})
 
 
 class CampaignJobsApi(APIView):
@@ -105,12 +100,17 @@ class JobDetailApi(APIView):
 
 class JobRestartApi(APIView):
     @extend_schema(
-        request=None,
+        request=s.JobRestartSerializer,
         responses=s.GenerationJobSerializer,
-        description="Run the job again: only missing outputs are generated.",
+        description="Run the job again: only missing outputs are generated. A run that still "
+        "looks alive is taken over only with force=true.",
     )
     def post(self, request: Request, pk: int) -> Response:
         job = _job_for(request, pk, (access.ADMIN,))
+        ser = s.JobRestartSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
         campaign = Campaign.objects.get(pk=job.campaign_id)
-        job = generation_job_start(campaign=campaign, model=job.model, params=job.params)
+        job = generation_job_start(
+            campaign=campaign, model=job.model, params=job.params, force=ser.validated_data["force"]
+        )
         return Response(s.GenerationJobSerializer(job).data)

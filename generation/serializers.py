@@ -4,7 +4,23 @@ from typing import Any
 
 from rest_framework import serializers
 
+from assay.errors import DomainError
 from generation.models import CandidateModel, GenerationJob
+
+
+def _checked_decoding(value: Any) -> dict[str, Any]:
+    """Decoding defaults, with errors named by their own keys (not as job params)."""
+    from generation.services import decoding_params
+
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("must be an object")
+    try:
+        decoding_params(value)
+    except DomainError as exc:
+        raise serializers.ValidationError(
+            {key.removeprefix("params."): reasons for key, reasons in exc.errors.items()}
+        ) from exc
+    return value
 
 
 class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
@@ -14,12 +30,7 @@ class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
         read_only_fields = ["id", "revision", "created_at"]
 
     def validate_default_decoding(self, value: Any) -> dict[str, Any]:
-        from generation.services import decoding_params
-
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("must be an object")
-        decoding_params(value)
-        return value
+        return _checked_decoding(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("backend") == CandidateModel.Backend.TRANSFORMERS and not attrs.get("path"):
@@ -34,6 +45,11 @@ class JobStartSerializer(serializers.Serializer[Any]):
         help_text="temperature, top_p, max_new_tokens, seed, samples_per_prompt; "
         "missing ones come from the model's default decoding",
     )
+
+    def validate_params(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be an object of decoding parameters")
+        return value
 
 
 class JobRestartSerializer(serializers.Serializer[Any]):

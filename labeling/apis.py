@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assay.errors import DomainError
 from labeling import serializers as s
 from labeling.models import Campaign, Membership
 from labeling.rubric import default_rubric
@@ -155,7 +156,7 @@ class ItemListApi(APIView):
         campaign = get_campaign(request, pk, (access.ADMIN,))
         split = request.query_params.get("split")
         if split not in (None, "public", "private"):
-            return Response({"errors": {"split": ["must be public or private"]}}, status=400)
+            raise DomainError("split must be public or private", field="split")
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(items_for_admin(campaign, split=split), request)
         return paginator.get_paginated_response(s.ItemAdminSerializer(page, many=True).data)

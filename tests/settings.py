@@ -10,3 +10,6 @@ from pathlib import Path
 os.environ.setdefault("ASSAY_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
 from assay.settings import *  # noqa: F403
+
+# Hashing with the real hasher costs half a second per test user.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

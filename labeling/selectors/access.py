@@ -33,6 +33,13 @@ def campaigns_visible_to(user: Any) -> QuerySet[Campaign]:
     return qs.filter(memberships__user=user)
 
 
+def campaigns_with_role(user: Any, roles: tuple[str, ...]) -> QuerySet[Campaign]:
+    qs = Campaign.objects.select_related("rubric").order_by("id")
+    if user.is_superuser:
+        return qs
+    return qs.filter(memberships__user=user, memberships__role__in=roles)
+
+
 def can_create_campaigns(user: Any) -> bool:
     return bool(user.is_authenticated and (user.is_superuser or user.is_staff))
 

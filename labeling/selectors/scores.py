@@ -27,7 +27,10 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At the edges the exact bound is 0 or 1; floating point would put it a hair inside.
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def bootstrap_mean_over_prompts(
@@ -160,37 +163,49 @@ def score_dimensions(
 
 def campaign_scores(campaign: Campaign, *, model_id: int | None = None) -> list[dict[str, Any]]:
     """Per model, overall and per split: every scored dimension with its interval."""
-    items = Item.objects.filter(campaign=campaign)
+    return scores_for_campaigns([campaign], model_id=model_id)
+
+
+def scores_for_campaigns(
+    campaigns: list[Campaign], *, model_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Per (campaign, model) scores in two queries, however many campaigns."""
+    by_id = {c.pk: c for c in campaigns}
+    items = Item.objects.filter(campaign_id__in=by_id)
+    ann = Annotation.objects.filter(item__campaign_id__in=by_id)
     if model_id is not None:
-        items = items.filter(model_id=model_id)
-    item_rows = list(
-        items.values_list("id", "model_id", "model__name", "prompt_id", "prompt__split")
+        items, ann = items.filter(model_id=model_id), ann.filter(item__model_id=model_id)
+    rows = list(
+        items.values_list(
+            "id", "campaign_id", "model_id", "model__name", "prompt_id", "prompt__split"
+        )
     )
-    model_names = {m: name for _, m, name, _, _ in item_rows}
-    prompt_of = {i: p for i, _, _, p, _ in item_rows}
-    item_info = {i: (m, s) for i, m, _, _, s in item_rows}
-    n_items: Counter[tuple[int, str]] = Counter()
-    for _, m, _, _, s in item_rows:
-        n_items[(m, s)] += 1
-    grouped: dict[tuple[int, str], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
-    ann = Annotation.objects.filter(item__campaign=campaign)
-    if model_id is not None:
-        ann = ann.filter(item__model_id=model_id)
+    names = {m: name for _, _, m, name, _, _ in rows}
+    prompt_of = {i: p for i, _, _, _, p, _ in rows}
+    group_of = {i: (c, m, s) for i, c, m, _, _, s in rows}
+    n_items: Counter[tuple[int, int, str]] = Counter(group_of.values())
+    grouped: dict[tuple[int, int, str], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     for item_id, values in ann.values_list("item_id", "values").iterator(chunk_size=5000):
-        m, s = item_info[item_id]
-        grouped[(m, s)].append((item_id, values))
-    schema = campaign.rubric.schema
+        grouped[group_of[item_id]].append((item_id, values))
     out = []
-    for m in sorted(model_names, key=lambda k: model_names[k]):
+    for c, m in sorted({(c, m) for c, m, _ in n_items}, key=lambda k: (k[0], names[k[1]])):
         splits = {}
         for split in ("all", "public", "private"):
-            keys = [(m, s) for s in ("public", "private") if split in ("all", s)]
+            keys = [(c, m, s) for s in ("public", "private") if split in ("all", s)]
             anns = [a for key in keys for a in grouped.get(key, [])]
             splits[split] = {
                 "n_items": sum(n_items[key] for key in keys),
                 "n_labeled_items": len({i for i, _ in anns}),
                 "n_annotations": len(anns),
-                "dimensions": score_dimensions(schema, anns, prompt_of),
+                "dimensions": score_dimensions(by_id[c].rubric.schema, anns, prompt_of),
             }
-        out.append({"model_id": m, "model": model_names[m], "campaign_id": campaign.pk, **splits})
+        out.append(
+            {
+                "model_id": m,
+                "model": names[m],
+                "campaign_id": c,
+                "campaign": by_id[c].name,
+                **splits,
+            }
+        )
     return out

@@ -156,6 +156,7 @@ def annotation_submit(
     now = now or timezone.now()
     with transaction.atomic():
         assignment = _lock_own_assignment(assignment_id, user)
+        _check_can_label(assignment.campaign, user)
         if assignment.status == Assignment.Status.SUBMITTED:
             existing = Annotation.objects.get(assignment=assignment)
             if existing.values == validate_values(
@@ -196,6 +197,7 @@ def assignment_skip(*, assignment_id: int, user: Any, now: datetime | None = Non
     now = now or timezone.now()
     with transaction.atomic():
         assignment = _lock_own_assignment(assignment_id, user)
+        _check_can_label(assignment.campaign, user)
         if assignment.status == Assignment.Status.SKIPPED:
             return assignment
         if assignment.status == Assignment.Status.SUBMITTED:

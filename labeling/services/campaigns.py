@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db.models import Count, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from assay.errors import DomainError
-from labeling.models import Campaign, Item, Membership, Rubric
+from labeling.models import Assignment, Campaign, Item, Membership, Rubric
 from labeling.rubric import default_rubric, validate_rubric
 
 # Status changes an admin may make by hand; generation moves draft -> generating itself.
@@ -45,6 +45,22 @@ def campaign_create(
     return campaign
 
 
+def _reset_open_slots(campaign: Campaign, overlap: int) -> None:
+    """Open slots from the facts: overlap minus labels minus leases still holding a slot.
+
+    Items already above a lowered overlap keep their labels; they just take no more.
+    """
+    holding = (
+        Assignment.objects.filter(item=OuterRef("pk"), status=Assignment.Status.ACTIVE)
+        .order_by()
+        .values("item")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    taken = F("n_submitted") + Coalesce(Subquery(holding), Value(0))
+    Item.objects.filter(campaign=campaign).update(open_slots=Greatest(Value(overlap) - taken, 0))
+
+
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -60,11 +76,7 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
             )
         campaign.status = data["status"]
     if "overlap" in data and data["overlap"] != campaign.overlap:
-        delta = data["overlap"] - campaign.overlap
-        # Items already above a lowered overlap keep their labels; they just take no more.
-        Item.objects.filter(campaign=campaign).update(
-            open_slots=Greatest(F("open_slots") + delta, 0)
-        )
+        _reset_open_slots(campaign, data["overlap"])
         campaign.overlap = data["overlap"]
     for field in ("name", "instructions", "gold_rate", "lease_minutes"):
         if field in data:

@@ -6,8 +6,9 @@ from labeling.models import Annotation, Assignment, Item
 from tests.factories import valid_values
 
 
-def test_next_submit_flow(campaign: Any, people: dict[str, Any], items: list[Item],
-                          client_as: Any) -> None:
+def test_next_submit_flow(
+    campaign: Any, people: dict[str, Any], items: list[Item], client_as: Any
+) -> None:
     api = client_as(people["annotator"])
     r = api.post(f"/api/campaigns/{campaign.pk}/next/")
     assert r.status_code == 200, r.content
@@ -15,8 +16,9 @@ def test_next_submit_flow(campaign: Any, people: dict[str, Any], items: list[Ite
     assert lease["item"]["text"]
     again = api.post(f"/api/campaigns/{campaign.pk}/next/").json()["assignment"]
     assert again["id"] == lease["id"]  # a reload gets the same lease back
-    r = api.post(f"/api/assignments/{lease['id']}/submit/", {"values": valid_values()},
-                 format="json")
+    r = api.post(
+        f"/api/assignments/{lease['id']}/submit/", {"values": valid_values()}, format="json"
+    )
     assert r.status_code == 201, r.content
     assert Annotation.objects.count() == 1
     assert Assignment.objects.get(pk=lease["id"]).status == "submitted"
@@ -27,8 +29,9 @@ def test_next_submit_flow(campaign: Any, people: dict[str, Any], items: list[Ite
     assert nxt["progress"] == {"done": 1, "available": 4}
 
 
-def test_submit_rejects_bad_values(campaign: Any, people: dict[str, Any], items: list[Item],
-                                   client_as: Any) -> None:
+def test_submit_rejects_bad_values(
+    campaign: Any, people: dict[str, Any], items: list[Item], client_as: Any
+) -> None:
     api = client_as(people["annotator"])
     lease = api.post(f"/api/campaigns/{campaign.pk}/next/").json()["assignment"]
     bad = valid_values(fluency=9, colour="red")
@@ -39,4 +42,25 @@ def test_submit_rejects_bad_values(campaign: Any, people: dict[str, Any], items:
     assert "off the scale" in errors["values.fluency"][0]
     assert errors["values.colour"] == ["unknown dimension"]
     assert errors["values.harm"] == ["required"]
+    assert Annotation.objects.count() == 0
+
+
+def test_submit_refused_once_campaign_closed_or_role_removed(
+    campaign: Any, people: dict[str, Any], items: list[Item], client_as: Any
+) -> None:
+    api = client_as(people["annotator"])
+    lease = api.post(f"/api/campaigns/{campaign.pk}/next/").json()["assignment"]
+    campaign.status = "closed"
+    campaign.save()
+    r = api.post(
+        f"/api/assignments/{lease['id']}/submit/", {"values": valid_values()}, format="json"
+    )
+    assert (r.status_code, r.json()["code"]) == (409, "campaign_not_open")
+    campaign.status = "labeling"
+    campaign.save()
+    campaign.memberships.filter(user=people["annotator"]).update(role="viewer")
+    r = api.post(
+        f"/api/assignments/{lease['id']}/submit/", {"values": valid_values()}, format="json"
+    )
+    assert r.status_code == 403
     assert Annotation.objects.count() == 0
