@@ -33,8 +33,7 @@ from labeling.services import assignments, campaigns, prompts
 
 def get_campaign(request: Request, pk: int, roles: tuple[str, ...] = access.ANY_ROLE) -> Campaign:
     """The campaign if the user may act on it: 404 to outsiders, 403 to the wrong role."""
-    campaign = Campaign.objects.select_related("rubric").filter(pk=pk).first()
-    role = access.campaign_role(request.user, campaign) if campaign else None
+    campaign, role = access.campaign_with_role(request.user, pk)
     if campaign is None or role is None:
         raise Http404("no such campaign")
     if role not in roles:

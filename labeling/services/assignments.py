@@ -15,7 +15,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -70,15 +70,45 @@ def reclaim_expired(*, campaign: Campaign, now: datetime) -> int:
     return len(expired)
 
 
+_LEASE_FIELDS = (
+    "id",
+    "item_id",
+    "status",
+    "leased_at",
+    "expires_at",
+    "item__id",
+    "item__text",
+    "item__prompt__id",
+    "item__prompt__text",
+)
+
+
 def _current_lease(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:
     return (
         Assignment.objects.select_related("item__prompt")
+        .only(*_LEASE_FIELDS)
         .filter(
             campaign=campaign, annotator=user, status=Assignment.Status.ACTIVE, expires_at__gt=now
         )
         .order_by("leased_at")
         .first()
     )
+
+
+def _pick_item(campaign: Campaign, user: Any) -> Item | None:
+    """The next item for `user`, locked on PostgreSQL (others skip past it)."""
+    mine = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
+    candidates = (
+        Item.objects.filter(campaign=campaign, open_slots__gt=0)
+        .exclude(Exists(mine.filter(status__in=_TAKEN)))
+        .annotate(had_lease=Exists(mine))
+        .select_related("prompt")
+        .only("id", "text", "open_slots", "prompt__id", "prompt__text")
+        # Fewest open slots first: finish items others have started before opening new ones.
+        .order_by("open_slots", "id")
+    )
+    item: Item | None = _for_update(candidates, skip_locked=True).first()
+    return item
 
 
 def assignment_next(
@@ -92,37 +122,32 @@ def assignment_next(
         if current is not None:
             return current
         reclaim_expired(campaign=campaign, now=now)
-        already = Assignment.objects.filter(item=OuterRef("pk"), annotator=user, status__in=_TAKEN)
-        candidates = (
-            Item.objects.filter(campaign=campaign, open_slots__gt=0)
-            .exclude(Exists(already))
-            # Fewest open slots first: finish items others have started before opening new ones.
-            .order_by("open_slots", "id")
-        )
-        item = _for_update(candidates, skip_locked=True).first()
+        item = _pick_item(campaign, user)
         if item is None:
             return None
         Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
-        expires = now + timedelta(minutes=campaign.lease_minutes)
-        # A lease of this annotator that expired earlier is renewed in place (one row per pair).
-        assignment, _ = Assignment.objects.update_or_create(
-            item=item,
-            annotator=user,
-            defaults={
-                "campaign": campaign,
-                "status": Assignment.Status.ACTIVE,
-                "leased_at": now,
-                "expires_at": expires,
-                "finished_at": None,
-            },
-        )
+        lease = {
+            "campaign": campaign,
+            "status": Assignment.Status.ACTIVE,
+            "leased_at": now,
+            "expires_at": now + timedelta(minutes=campaign.lease_minutes),
+            "finished_at": None,
+        }
+        if item.had_lease:  # type: ignore[attr-defined]
+            # This annotator's earlier lease expired: renewed in place (one row per pair).
+            Assignment.objects.filter(item=item, annotator=user).update(**lease)
+            assignment = Assignment.objects.get(item=item, annotator=user)
+        else:
+            assignment = Assignment.objects.create(item=item, annotator=user, **lease)
     assignment.item = item
     return assignment
 
 
 def _lock_own_assignment(assignment_id: int, user: Any) -> Assignment:
-    qs = Assignment.objects.select_related("campaign__rubric", "item").filter(
-        pk=assignment_id, annotator=user
+    qs = (
+        Assignment.objects.select_related("campaign__rubric", "item")
+        .defer("item__provenance")
+        .filter(pk=assignment_id, annotator=user)
     )
     assignment = _for_update(qs).first()
     if assignment is None:
@@ -171,21 +196,17 @@ def annotation_submit(
         cleaned = validate_values(assignment.campaign.rubric.schema, values, assignment.item.text)
         if assignment.status == Assignment.Status.EXPIRED:
             _retake_slot(assignment, now)
-        try:
-            with transaction.atomic():
-                annotation = Annotation.objects.create(
-                    item_id=assignment.item_id,
-                    annotator=user,
-                    assignment=assignment,
-                    values=cleaned,
-                    time_spent_ms=time_spent_ms,
-                    client_started_at=client_started_at,
-                    client_submitted_at=client_submitted_at,
-                )
-        except IntegrityError as exc:
-            raise DomainError(
-                "you already labeled this item", code="duplicate", status_code=409
-            ) from exc
+        # The assignment row is locked and not yet submitted, so no annotation of this pair
+        # exists; should the database still refuse one, the whole transaction rolls back.
+        annotation = Annotation.objects.create(
+            item_id=assignment.item_id,
+            annotator=user,
+            assignment=assignment,
+            values=cleaned,
+            time_spent_ms=time_spent_ms,
+            client_started_at=client_started_at,
+            client_submitted_at=client_submitted_at,
+        )
         Assignment.objects.filter(pk=assignment.pk).update(
             status=Assignment.Status.SUBMITTED, finished_at=now
         )
