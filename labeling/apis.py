@@ -164,15 +164,27 @@ class ItemListApi(APIView):
 class NextApi(APIView):
     @extend_schema(
         request=None,
+        parameters=[
+            OpenApiParameter(
+                "ahead",
+                int,
+                enum=[0, 1],
+                description="1: also lease the item after this one (prefetch); default 0",
+            )
+        ],
         responses=s.NextResponseSerializer,
-        description="Lease the next item (or return your live lease). "
-        "`assignment` is null when nothing is left for you.",
+        description="Lease the next item (or return your live lease). `assignment` is null "
+        "when nothing is left for you; with ahead=1, `upcoming` is the item after it.",
     )
     def post(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN, access.ANNOTATOR))
-        assignment = assignments.assignment_next(campaign=campaign, user=request.user)
+        raw = request.query_params.get("ahead", "0")
+        if raw not in ("0", "1"):
+            raise DomainError("ahead must be 0 or 1", field="ahead")
+        leases = assignments.assignment_leases(campaign=campaign, user=request.user, ahead=int(raw))
         data = {
-            "assignment": s.AssignmentSerializer(assignment).data if assignment else None,
+            "assignment": s.AssignmentSerializer(leases[0]).data if leases else None,
+            "upcoming": s.AssignmentSerializer(leases[1]).data if len(leases) > 1 else None,
             "progress": annotator_progress(campaign, request.user),
         }
         return Response(data)

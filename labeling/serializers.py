@@ -143,6 +143,7 @@ class AssignmentSerializer(serializers.ModelSerializer[Assignment]):
 
 class NextResponseSerializer(serializers.Serializer[Any]):
     assignment = AssignmentSerializer(allow_null=True)
+    upcoming = AssignmentSerializer(allow_null=True)
     progress = serializers.DictField(child=serializers.IntegerField())
 
 

@@ -24,6 +24,7 @@ from labeling.models import Annotation, Assignment, Campaign, Item
 from labeling.rubric import validate_values
 from labeling.selectors.access import ADMIN, ANNOTATOR, campaign_role
 
+MAX_AHEAD = 1  # leases an annotator may hold beyond the current one (prefetch)
 OPEN_STATUSES = (Campaign.Status.GENERATING, Campaign.Status.LABELING)
 _TAKEN = (Assignment.Status.ACTIVE, Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED)
 
@@ -83,15 +84,14 @@ _LEASE_FIELDS = (
 )
 
 
-def _current_lease(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:
-    return (
+def _live_leases(campaign: Campaign, user: Any, now: datetime) -> list[Assignment]:
+    return list(
         Assignment.objects.select_related("item__prompt")
         .only(*_LEASE_FIELDS)
         .filter(
             campaign=campaign, annotator=user, status=Assignment.Status.ACTIVE, expires_at__gt=now
         )
-        .order_by("leased_at")
-        .first()
+        .order_by("leased_at", "id")[: 1 + MAX_AHEAD]
     )
 
 
@@ -115,30 +115,54 @@ def assignment_next(
     *, campaign: Campaign, user: Any, now: datetime | None = None
 ) -> Assignment | None:
     """Lease the next item to `user`, or return their live lease; None when nothing is left."""
+    leases = assignment_leases(campaign=campaign, user=user, now=now)
+    return leases[0] if leases else None
+
+
+def assignment_leases(
+    *, campaign: Campaign, user: Any, now: datetime | None = None, ahead: int = 0
+) -> list[Assignment]:
+    """The annotator's live leases, oldest first, topped up to 1 + `ahead` when items remain.
+
+    The first is the item to label now (a reload gets the same one back); with `ahead=1` the
+    second is leased too, so the browser can show it the moment the first is submitted.
+    An empty list means nothing is left for this annotator.
+    """
     _check_can_label(campaign, user)
+    if not 0 <= ahead <= MAX_AHEAD:
+        raise DomainError(f"ahead must be between 0 and {MAX_AHEAD}", field="ahead")
     now = now or timezone.now()
     with transaction.atomic():
-        current = _current_lease(campaign, user, now)
-        if current is not None:
-            return current
+        leases = _live_leases(campaign, user, now)
+        if len(leases) > ahead:
+            return leases[: 1 + ahead]
         reclaim_expired(campaign=campaign, now=now)
-        item = _pick_item(campaign, user)
-        if item is None:
-            return None
-        Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
-        lease = {
-            "campaign": campaign,
-            "status": Assignment.Status.ACTIVE,
-            "leased_at": now,
-            "expires_at": now + timedelta(minutes=campaign.lease_minutes),
-            "finished_at": None,
-        }
-        if item.had_lease:  # type: ignore[attr-defined]
-            # This annotator's earlier lease expired: renewed in place (one row per pair).
-            Assignment.objects.filter(item=item, annotator=user).update(**lease)
-            assignment = Assignment.objects.get(item=item, annotator=user)
-        else:
-            assignment = Assignment.objects.create(item=item, annotator=user, **lease)
+        while len(leases) <= ahead:
+            lease = _lease_one(campaign, user, now)
+            if lease is None:
+                break
+            leases.append(lease)
+    return leases
+
+
+def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:
+    item = _pick_item(campaign, user)
+    if item is None:
+        return None
+    Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
+    lease = {
+        "campaign": campaign,
+        "status": Assignment.Status.ACTIVE,
+        "leased_at": now,
+        "expires_at": now + timedelta(minutes=campaign.lease_minutes),
+        "finished_at": None,
+    }
+    if item.had_lease:  # type: ignore[attr-defined]
+        # This annotator's earlier lease expired: renewed in place (one row per pair).
+        Assignment.objects.filter(item=item, annotator=user).update(**lease)
+        assignment = Assignment.objects.get(item=item, annotator=user)
+    else:
+        assignment = Assignment.objects.create(item=item, annotator=user, **lease)
     assignment.item = item
     return assignment
 

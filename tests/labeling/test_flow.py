@@ -64,3 +64,23 @@ def test_submit_refused_once_campaign_closed_or_role_removed(
     )
     assert r.status_code == 403
     assert Annotation.objects.count() == 0
+
+
+def test_next_ahead_prefetches_the_following_item(
+    campaign: Any, people: dict[str, Any], items: list[Item], client_as: Any
+) -> None:
+    api = client_as(people["annotator"])
+    body = api.post(f"/api/campaigns/{campaign.pk}/next/?ahead=1").json()
+    first, upcoming = body["assignment"], body["upcoming"]
+    assert upcoming is not None and upcoming["item"]["id"] != first["item"]["id"]
+    # A reload gives the same pair; a plain next gives the current one only.
+    again = api.post(f"/api/campaigns/{campaign.pk}/next/?ahead=1").json()
+    assert (again["assignment"]["id"], again["upcoming"]["id"]) == (first["id"], upcoming["id"])
+    assert api.post(f"/api/campaigns/{campaign.pk}/next/").json()["upcoming"] is None
+    api.post(f"/api/assignments/{first['id']}/submit/", {"values": valid_values()}, format="json")
+    after = api.post(f"/api/campaigns/{campaign.pk}/next/?ahead=1").json()
+    assert after["assignment"]["id"] == upcoming["id"]
+    assert after["upcoming"]["item"]["id"] not in {first["item"]["id"], upcoming["item"]["id"]}
+    assert Assignment.objects.filter(annotator=people["annotator"], status="active").count() == 2
+    bad = api.post(f"/api/campaigns/{campaign.pk}/next/?ahead=5")
+    assert bad.status_code == 400 and "ahead" in bad.json()["errors"]
