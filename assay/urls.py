@@ -15,6 +15,7 @@ api = [
     path("campaigns/", lab.CampaignListApi.as_view(), name="campaign-list"),
     path("campaigns/<int:pk>/", lab.CampaignDetailApi.as_view(), name="campaign-detail"),
     path("campaigns/<int:pk>/members/", lab.MembershipApi.as_view()),
+    path("campaigns/<int:pk>/members/<int:user_id>/", lab.MembershipDetailApi.as_view()),
     path("campaigns/<int:pk>/prompts/", lab.PromptListApi.as_view()),
     path("campaigns/<int:pk>/prompts/import/", lab.PromptImportApi.as_view()),
     path("campaigns/<int:pk>/items/", lab.ItemListApi.as_view()),

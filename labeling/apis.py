@@ -109,6 +109,16 @@ class MembershipApi(APIView):
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
+class MembershipDetailApi(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int, user_id: int) -> Response:
+        campaign = get_campaign(request, pk, (access.ADMIN,))
+        if user_id == request.user.pk:
+            raise DomainError("you cannot remove yourself; ask another admin", field="user")
+        campaigns.membership_remove(campaign=campaign, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class PromptListApi(APIView):
     @extend_schema(responses=s.PromptSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:

@@ -94,5 +94,15 @@ def membership_set(*, campaign: Campaign, user: Any, role: str) -> Membership:
     return membership
 
 
-def membership_remove(*, campaign: Campaign, user: Any) -> None:
-    Membership.objects.filter(campaign=campaign, user=user).delete()
+def membership_remove(*, campaign: Campaign, user_id: int) -> None:
+    """Their labels stay; their live leases go back to the pool."""
+    with transaction.atomic():
+        deleted, _ = Membership.objects.filter(campaign=campaign, user_id=user_id).delete()
+        if not deleted:
+            raise DomainError("no such member", status_code=404, code="not_found")
+        leases = Assignment.objects.filter(
+            campaign=campaign, annotator_id=user_id, status=Assignment.Status.ACTIVE
+        )
+        for item_id in sorted(leases.values_list("item_id", flat=True)):
+            Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + 1)
+        leases.update(status=Assignment.Status.EXPIRED)

@@ -95,7 +95,9 @@ class Case:
     body: Callable[[World], dict[str, Any]] | None = None
 
     def url(self, w: World) -> str:
-        path = self.route.replace("<int:pk>", "{pk}")
+        path = self.route.replace("<int:pk>", "{pk}").replace(
+            "<int:user_id>", str(w.people["viewer"].pk)
+        )
         key = {
             "campaigns/": "campaign",
             "models/": "model",
@@ -147,6 +149,12 @@ CASES = [
         "campaigns/<int:pk>/members/",
         _roles(404, 403, 403, 201, 404),
         lambda w: {"username": w.people["staff"].username, "role": "viewer"},
+    ),
+    Case(
+        "members-remove",
+        "delete",
+        "campaigns/<int:pk>/members/<int:user_id>/",
+        _roles(404, 403, 403, 204, 404),
     ),
     Case("prompts-list", "get", "campaigns/<int:pk>/prompts/", READERS_200),
     Case(

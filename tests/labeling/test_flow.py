@@ -84,3 +84,22 @@ def test_next_ahead_prefetches_the_following_item(
     assert Assignment.objects.filter(annotator=people["annotator"], status="active").count() == 2
     bad = api.post(f"/api/campaigns/{campaign.pk}/next/?ahead=5")
     assert bad.status_code == 400 and "ahead" in bad.json()["errors"]
+
+
+def test_admin_removes_a_member_and_their_lease_returns(
+    campaign: Any, people: dict[str, Any], items: list[Item], client_as: Any
+) -> None:
+    annotator = people["annotator"]
+    lease = client_as(annotator).post(f"/api/campaigns/{campaign.pk}/next/").json()["assignment"]
+    url = f"/api/campaigns/{campaign.pk}/members/{annotator.pk}/"
+    assert client_as(people["viewer"]).delete(url).status_code == 403
+    assert client_as(people["outsider"]).delete(url).status_code == 404
+    admin = client_as(people["admin"])
+    assert admin.delete(url).status_code == 204
+    assert admin.delete(url).status_code == 404
+    assert (
+        admin.delete(f"/api/campaigns/{campaign.pk}/members/{people['admin'].pk}/").status_code
+        == 400
+    )
+    assert Item.objects.get(pk=lease["item"]["id"]).open_slots == campaign.overlap
+    assert client_as(annotator).post(f"/api/campaigns/{campaign.pk}/next/").status_code == 404

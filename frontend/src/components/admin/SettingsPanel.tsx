@@ -1,0 +1,142 @@
+/** Campaign settings for admins: sends only what changed (PATCH) and shows the server's errors. */
+import { useId, useState } from "react";
+import { useMutation, useQueryClient, type UseMutationResult } from "@tanstack/react-query";
+import { api, unwrap, type Schemas } from "../../api/client";
+import { keys } from "../../api/queries";
+import { ErrorMessage } from "../ErrorMessage";
+import { MarkdownField } from "./MarkdownField";
+import { FieldError, OtherErrors, TextField, describedBy, fieldErrorsOf } from "./fields";
+import type { CampaignStatus } from "./adminQueries";
+
+type CampaignDetail = Schemas["CampaignDetail"];
+type Patch = Schemas["PatchedCampaignUpdateRequest"];
+
+/** The moves the server allows (labeling/services/campaigns.py). */
+export const NEXT_STATUS: Record<CampaignStatus, CampaignStatus[]> = {
+  draft: ["labeling", "closed"],
+  generating: ["labeling", "closed"],
+  labeling: ["closed"],
+  closed: ["labeling"],
+};
+
+const STATUS_HINT: Record<CampaignStatus, string> = {
+  draft: "not open to annotators",
+  generating: "outputs are being generated",
+  labeling: "open to annotators",
+  closed: "no more labels are taken",
+};
+
+export function SettingsPanel({ campaign }: { campaign: CampaignDetail }) {
+  const qc = useQueryClient();
+  const save = useMutation({
+    mutationFn: (body: Patch) =>
+      unwrap(api.PATCH("/api/campaigns/{id}/", { params: { path: { id: campaign.id } }, body })),
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: keys.campaign(campaign.id), exact: true });
+      void qc.invalidateQueries({ queryKey: keys.campaigns, exact: true });
+      // Overlap changes what "complete" means.
+      void qc.invalidateQueries({ queryKey: [...keys.campaign(campaign.id), "dashboard"] });
+    },
+  });
+  // A fresh form whenever the campaign changes on the server; the mutation outlives it.
+  return <SettingsForm key={campaign.updated_at} campaign={campaign} save={save} />;
+}
+
+type SaveMutation = UseMutationResult<Schemas["Campaign"], Error, Patch>;
+
+function SettingsForm({ campaign, save }: { campaign: CampaignDetail; save: SaveMutation }) {
+  const uid = useId();
+  const [name, setName] = useState(campaign.name);
+  const [instructions, setInstructions] = useState(campaign.instructions);
+  const [overlap, setOverlap] = useState(String(campaign.overlap));
+  const [lease, setLease] = useState(String(campaign.lease_minutes));
+  const [status, setStatus] = useState<CampaignStatus>(campaign.status);
+
+  const patch: Patch = {};
+  if (name !== campaign.name) patch.name = name;
+  if (instructions !== campaign.instructions) patch.instructions = instructions;
+  if (overlap !== String(campaign.overlap)) patch.overlap = Number(overlap);
+  if (lease !== String(campaign.lease_minutes)) patch.lease_minutes = Number(lease);
+  if (status !== campaign.status) patch.status = status;
+  const dirty = Object.keys(patch).length > 0;
+
+  const errors = fieldErrorsOf(save.error);
+  const shown = new Set(["name", "instructions", "overlap", "lease_minutes", "status"]);
+  const statuses: CampaignStatus[] = [campaign.status, ...NEXT_STATUS[campaign.status]];
+
+  return (
+    <form
+      className="adm-form"
+      aria-label="Campaign settings"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (dirty) save.mutate(patch);
+      }}
+    >
+      <TextField id={`${uid}-name`} label="Name" value={name} onChange={setName} errors={errors.name} maxLength={200} required />
+      <MarkdownField
+        id={`${uid}-instructions`}
+        label="Instructions for annotators (Markdown)"
+        value={instructions}
+        onChange={setInstructions}
+        errors={errors.instructions}
+        rows={8}
+      />
+      <div className="adm-row">
+        <TextField
+          id={`${uid}-overlap`}
+          label="Overlap (annotators per item)"
+          type="number"
+          min={1}
+          max={50}
+          value={overlap}
+          onChange={setOverlap}
+          errors={errors.overlap}
+          className="adm-narrow"
+        />
+        <TextField
+          id={`${uid}-lease`}
+          label="Lease length (minutes)"
+          type="number"
+          min={1}
+          max={1440}
+          value={lease}
+          onChange={setLease}
+          errors={errors.lease_minutes}
+          className="adm-narrow"
+        />
+        <div className="adm-field adm-narrow">
+          <label htmlFor={`${uid}-status`}>Status</label>
+          <select
+            {...describedBy(`${uid}-status`, errors.status, true)}
+            className="adm-input"
+            value={status}
+            onChange={(e) => setStatus(e.target.value as CampaignStatus)}
+          >
+            {statuses.map((s) => (
+              <option key={s} value={s}>
+                {s === campaign.status ? `${s} (now)` : `→ ${s}`}
+              </option>
+            ))}
+          </select>
+          <p className="hint" id={`${uid}-status-hint`}>
+            {STATUS_HINT[status]}
+          </p>
+          <FieldError id={`${uid}-status`} errors={errors.status} />
+        </div>
+      </div>
+      <OtherErrors errors={errors} shown={shown} />
+      {save.error && Object.keys(errors).length === 0 && <ErrorMessage error={save.error} />}
+      <div className="adm-actions">
+        <button type="submit" className="btn btn-primary" disabled={!dirty || save.isPending}>
+          {save.isPending ? "Saving…" : "Save settings"}
+        </button>
+        {save.isSuccess && !dirty && (
+          <span className="adm-ok" role="status">
+            Saved.
+          </span>
+        )}
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,83 @@
+import { Link } from "react-router-dom";
+import { useQueries, useQuery } from "@tanstack/react-query";
+import { campaignsQuery, myProgressQuery, type Campaign } from "../api/queries";
+import { ErrorMessage } from "../components/ErrorMessage";
+import { ProgressBar } from "../components/ProgressBar";
+
+const CAN_LABEL = new Set(["admin", "annotator"]);
+const CAN_VIEW_DASHBOARD = new Set(["admin", "viewer"]);
+const OPEN = new Set(["generating", "labeling"]);
+
+export default function MyCampaignsPage() {
+  const campaigns = useQuery(campaignsQuery);
+  const list = campaigns.data ?? [];
+  const labelable = list.filter((c) => c.role && CAN_LABEL.has(c.role));
+  const progress = useQueries({
+    queries: labelable.map((c) => myProgressQuery(c.id)),
+  });
+  const progressById = new Map(labelable.map((c, i) => [c.id, progress[i]?.data]));
+
+  return (
+    <section className="page">
+      <h1>My campaigns</h1>
+      {campaigns.isPending && <p className="muted">Loading campaigns…</p>}
+      {campaigns.error && <ErrorMessage error={campaigns.error} />}
+      {campaigns.isSuccess && list.length === 0 && (
+        <p className="muted">You are not a member of any campaign yet. Ask an admin to add you.</p>
+      )}
+      <ul className="campaign-list">
+        {list.map((c) => (
+          <CampaignRow key={c.id} campaign={c} progress={progressById.get(c.id)} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function CampaignRow({
+  campaign: c,
+  progress,
+}: {
+  campaign: Campaign;
+  progress: { done: number; available: number } | undefined;
+}) {
+  const canLabel = !!c.role && CAN_LABEL.has(c.role);
+  const open = OPEN.has(c.status);
+  const total = progress ? progress.done + progress.available : 0;
+  return (
+    <li className="campaign-card">
+      <div className="campaign-card-head">
+        <h2 className="campaign-name">{c.name}</h2>
+        <span className={`badge badge-${c.status}`}>{c.status}</span>
+        {c.role && <span className="badge">{c.role}</span>}
+      </div>
+      {canLabel && (
+        <div className="campaign-progress">
+          {progress ? (
+            <>
+              <ProgressBar value={progress.done} max={total} label={`Your progress in ${c.name}`} />
+              <span className="muted">
+                {progress.done} done · {progress.available} left for you
+              </span>
+            </>
+          ) : (
+            <span className="muted">Loading your progress…</span>
+          )}
+        </div>
+      )}
+      <div className="campaign-actions">
+        {canLabel && open && (
+          <Link className="btn btn-primary" to={`/campaigns/${c.id}/label`}>
+            {progress && progress.done > 0 ? "Continue labeling" : "Start labeling"}
+          </Link>
+        )}
+        {canLabel && !open && <span className="muted">Not open for labeling ({c.status})</span>}
+        {c.role && CAN_VIEW_DASHBOARD.has(c.role) && (
+          <Link className="btn" to={`/campaigns/${c.id}`}>
+            Dashboard
+          </Link>
+        )}
+      </div>
+    </li>
+  );
+}

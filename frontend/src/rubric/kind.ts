@@ -1,0 +1,61 @@
+import type { ComponentType } from "react";
+import type { TextRange } from "./offsets";
+import type { Dimension } from "./types";
+
+/** What a dimension component gets from the workspace, whatever its type. */
+export interface DimensionContext {
+  /** The model output being labeled (spans are code point offsets into it). */
+  outputText: string;
+  /** The current text selection inside the output, or null. */
+  getSelection(): TextRange | null;
+  clearSelection(): void;
+  /** Letters the workspace assigned to this dimension's letter actions, in their order. */
+  letterKeys: string[];
+  /** Tell the annotator something (e.g. "select text first"); announced politely. */
+  notify(message: string): void;
+}
+
+export interface DimensionProps {
+  dim: Dimension;
+  value: unknown;
+  onChange(value: unknown): void;
+  ctx: DimensionContext;
+  /** id of the dimension's visible title, for aria-labelledby. */
+  labelId: string;
+  /** Prefix for element ids inside the dimension. */
+  idPrefix: string;
+  /** id of the element describing the dimension's error, when there is one. */
+  errorId?: string;
+}
+
+/** A keyboard action that needs a letter (e.g. "label the selection as Toxic"). */
+export interface LetterAction {
+  title: string;
+  /** The new value, or undefined when the action cannot run now. */
+  run(value: unknown, ctx: DimensionContext): unknown;
+}
+
+/** A stretch of the output to highlight (code point offsets). */
+export interface Highlight {
+  start: number;
+  end: number;
+  title: string;
+  /** Index into the span color palette. */
+  color: number;
+}
+
+/**
+ * One dimension type. The workspace only ever goes through this interface, so a new type is
+ * one file that exports a DimensionKind plus one line in registry.ts.
+ */
+export interface DimensionKind {
+  Component: ComponentType<DimensionProps>;
+  /** A number key pressed while the dimension is active: the new value, or undefined to ignore. */
+  digit?(dim: Dimension, value: unknown, n: number): unknown;
+  /** Actions bound to letter keys; the workspace assigns the letters. */
+  letterActions?(dim: Dimension): LetterAction[];
+  /** Highlights this dimension's value puts on the output. */
+  highlights?(dim: Dimension, value: unknown): Highlight[];
+  /** Whether edits should merge into one undo step (typing), rather than one step each. */
+  coalesceEdits?: boolean;
+}
