@@ -30,6 +30,11 @@ from labeling.selectors.prompts import prompts_visible
 from labeling.selectors.scores import campaign_scores
 from labeling.services import assignments, campaigns, prompts
 
+PAGE_PARAMS = [
+    OpenApiParameter("limit", int, description="rows per page (default 50)"),
+    OpenApiParameter("offset", int, description="rows to skip"),
+]
+
 
 def get_campaign(request: Request, pk: int, roles: tuple[str, ...] = access.ANY_ROLE) -> Campaign:
     """The campaign if the user may act on it: 404 to outsiders, 403 to the wrong role."""
@@ -52,7 +57,9 @@ def _roles_for(user: Any, campaign_ids: list[int]) -> dict[int, str]:
 
 
 class CampaignListApi(APIView):
-    @extend_schema(responses=s.CampaignSerializer(many=True))
+    @extend_schema(
+        operation_id="campaigns_list", parameters=PAGE_PARAMS, responses=s.CampaignPageSerializer
+    )
     def get(self, request: Request) -> Response:
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(access.campaigns_visible_to(request.user), request, self)
@@ -120,7 +127,11 @@ class MembershipDetailApi(APIView):
 
 
 class PromptListApi(APIView):
-    @extend_schema(responses=s.PromptSerializer(many=True))
+    @extend_schema(
+        operation_id="campaigns_prompts_list",
+        parameters=PAGE_PARAMS,
+        responses=s.PromptPageSerializer,
+    )
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
         is_admin = access.campaign_role(request.user, campaign) == access.ADMIN
@@ -158,8 +169,8 @@ class PromptImportApi(APIView):
 
 class ItemListApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("split", str, enum=["public", "private"])],
-        responses=s.ItemAdminSerializer(many=True),
+        parameters=[*PAGE_PARAMS, OpenApiParameter("split", str, enum=["public", "private"])],
+        responses=s.ItemPageSerializer,
     )
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN,))

@@ -141,10 +141,29 @@ class AssignmentSerializer(serializers.ModelSerializer[Assignment]):
         read_only_fields = fields
 
 
+class MyProgressSerializer(serializers.Serializer[Any]):
+    done = serializers.IntegerField()
+    available = serializers.IntegerField()
+
+
 class NextResponseSerializer(serializers.Serializer[Any]):
     assignment = AssignmentSerializer(allow_null=True)
     upcoming = AssignmentSerializer(allow_null=True)
-    progress = serializers.DictField(child=serializers.IntegerField())
+    progress = MyProgressSerializer()
+
+
+def page_of(serializer: type[serializers.Serializer[Any]], name: str) -> type[Any]:
+    """The schema of a limit/offset page of `serializer` rows."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer(many=True),
+        },
+    )
 
 
 class SubmitSerializer(serializers.Serializer[Any]):
@@ -237,11 +256,6 @@ class DashboardSerializer(serializers.Serializer[Any]):
     annotators = AnnotatorStatsSerializer(many=True)
 
 
-class MyProgressSerializer(serializers.Serializer[Any]):
-    done = serializers.IntegerField()
-    available = serializers.IntegerField()
-
-
 class CampaignDetailSerializer(CampaignSerializer):
     counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
     progress = ProgressSerializer(read_only=True)
@@ -273,3 +287,8 @@ class ErrorSerializer(serializers.Serializer[Any]):
 ErrorSerializer._declared_fields["errors"] = serializers.DictField(
     child=serializers.ListField(child=serializers.CharField()), required=False
 )
+
+
+CampaignPageSerializer = page_of(CampaignSerializer, "CampaignPage")
+PromptPageSerializer = page_of(PromptSerializer, "PromptPage")
+ItemPageSerializer = page_of(ItemAdminSerializer, "ItemPage")
