@@ -88,9 +88,17 @@ export async function unwrap<D>(call: Promise<FetchResult<D>>): Promise<D> {
   return result.data;
 }
 
-/** List endpoints answer `{count, results}`; accept a bare list too. */
-export function pageResults<T>(data: T[] | { results?: T[] }): T[] {
-  return Array.isArray(data) ? data : (data.results ?? []);
+/** One page of a list endpoint (`limit`/`offset` parameters). */
+export interface Page<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+/** The rows of a list endpoint's page. */
+export function pageResults<T>(page: Page<T>): T[] {
+  return page.results;
 }
 
 export function loginUrl(next: string = window.location.pathname + window.location.search): string {

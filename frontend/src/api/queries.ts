@@ -1,11 +1,13 @@
 /** Query keys and fetchers shared by pages (TanStack Query is the only store of server state). */
-import { queryOptions } from "@tanstack/react-query";
+import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import { api, pageResults, unwrap, type Schemas } from "./client";
 
 export type Campaign = Schemas["Campaign"];
 export type CampaignDetail = Schemas["CampaignDetail"];
+export type CampaignPage = Schemas["CampaignPage"];
 export type NextResponse = Schemas["NextResponse"];
 export type Assignment = Schemas["Assignment"];
+export type Progress = Schemas["MyProgress"];
 export type Me = Schemas["Me"];
 
 export const keys = {
@@ -23,9 +25,17 @@ export const meQuery = queryOptions({
   retry: false,
 });
 
-export const campaignsQuery = queryOptions({
+export const CAMPAIGN_PAGE_SIZE = 20;
+
+/** The caller's campaigns, a page at a time (`limit`/`offset`); `select` flattens the pages. */
+export const campaignsQuery = infiniteQueryOptions({
   queryKey: keys.campaigns,
-  queryFn: async () => pageResults<Campaign>(await unwrap(api.GET("/api/campaigns/"))),
+  queryFn: ({ pageParam }) =>
+    unwrap(api.GET("/api/campaigns/", { params: { query: { limit: CAMPAIGN_PAGE_SIZE, offset: pageParam } } })),
+  initialPageParam: 0,
+  getNextPageParam: (last: CampaignPage, _all, offset: number) =>
+    last.next ? offset + last.results.length : undefined,
+  select: (data) => ({ campaigns: data.pages.flatMap(pageResults), count: data.pages.at(-1)?.count ?? 0 }),
 });
 
 export const campaignQuery = (id: number) =>
@@ -42,8 +52,10 @@ export const myProgressQuery = (id: number) =>
   });
 
 /**
- * The caller's current lease. `POST next` is idempotent while a lease is live (it returns the
- * same one), so it is safe as a query: reloads and remounts get the same item back.
+ * The caller's current lease and the one after it (`next?ahead=1`): `assignment` is the oldest
+ * live lease (the same one on reload), `upcoming` the next, already held for them, so the
+ * workspace can show it the moment the current one is submitted. `POST next` only tops the
+ * leases up, so it is safe as a query. The workspace refreshes it itself after each submit.
  */
 export const leaseQuery = (id: number) =>
   queryOptions({
@@ -57,5 +69,5 @@ export const leaseQuery = (id: number) =>
   });
 
 export function fetchLease(id: number): Promise<NextResponse> {
-  return unwrap(api.POST("/api/campaigns/{id}/next/", { params: { path: { id } } }));
+  return unwrap(api.POST("/api/campaigns/{id}/next/", { params: { path: { id }, query: { ahead: 1 } } }));
 }

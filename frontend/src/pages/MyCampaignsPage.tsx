@@ -1,5 +1,5 @@
 import { Link } from "react-router-dom";
-import { useQueries, useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQueries } from "@tanstack/react-query";
 import { campaignsQuery, myProgressQuery, type Campaign } from "../api/queries";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { ProgressBar } from "../components/ProgressBar";
@@ -9,8 +9,8 @@ const CAN_VIEW_DASHBOARD = new Set(["admin", "viewer"]);
 const OPEN = new Set(["generating", "labeling"]);
 
 export default function MyCampaignsPage() {
-  const campaigns = useQuery(campaignsQuery);
-  const list = campaigns.data ?? [];
+  const campaigns = useInfiniteQuery(campaignsQuery);
+  const list = campaigns.data?.campaigns ?? [];
   const labelable = list.filter((c) => c.role && CAN_LABEL.has(c.role));
   const progress = useQueries({
     queries: labelable.map((c) => myProgressQuery(c.id)),
@@ -21,7 +21,7 @@ export default function MyCampaignsPage() {
     <section className="page">
       <h1>My campaigns</h1>
       {campaigns.isPending && <p className="muted">Loading campaigns…</p>}
-      {campaigns.error && <ErrorMessage error={campaigns.error} />}
+      {campaigns.isError && !campaigns.isFetchNextPageError && <ErrorMessage error={campaigns.error} />}
       {campaigns.isSuccess && list.length === 0 && (
         <p className="muted">You are not a member of any campaign yet. Ask an admin to add you.</p>
       )}
@@ -30,6 +30,19 @@ export default function MyCampaignsPage() {
           <CampaignRow key={c.id} campaign={c} progress={progressById.get(c.id)} />
         ))}
       </ul>
+      {campaigns.hasNextPage && (
+        <p className="campaign-actions" style={{ justifyContent: "center" }}>
+          <button
+            type="button"
+            className="btn"
+            onClick={() => void campaigns.fetchNextPage()}
+            disabled={campaigns.isFetchingNextPage}
+          >
+            {campaigns.isFetchingNextPage ? "Loading…" : `Show more (${list.length} of ${campaigns.data?.count})`}
+          </button>
+        </p>
+      )}
+      {campaigns.isFetchNextPageError && <ErrorMessage error={campaigns.error} />}
     </section>
   );
 }

@@ -2,11 +2,13 @@ import { useEffect, useMemo } from "react";
 import { Link, useParams } from "react-router-dom";
 import { useQuery } from "@tanstack/react-query";
 import { ApiError } from "../api/client";
-import { campaignQuery, leaseQuery } from "../api/queries";
+import { campaignQuery } from "../api/queries";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { parseRubric, type Rubric } from "../rubric/types";
-import { AnnotationTask, type Progress } from "../workspace/AnnotationTask";
+import { AnnotationTask } from "../workspace/AnnotationTask";
 import { sweepDrafts } from "../workspace/draft";
+import { useLeaseQueue } from "../workspace/queue";
+import { SaveProblems } from "../workspace/SaveProblems";
 import NotFoundPage from "./NotFoundPage";
 
 function leaseErrorText(error: unknown): string {
@@ -23,7 +25,8 @@ export default function WorkspacePage() {
   const id = Number(useParams().id);
   const valid = Number.isInteger(id) && id > 0;
   const campaign = useQuery({ ...campaignQuery(id), enabled: valid });
-  const lease = useQuery({ ...leaseQuery(id), enabled: valid });
+  const queue = useLeaseQueue(id, valid);
+  const { lease, current, progress } = queue;
 
   useEffect(() => sweepDrafts(), []);
 
@@ -36,28 +39,49 @@ export default function WorkspacePage() {
     }
   }, [campaign.data]);
 
+  const emptyQueue = !!lease.data && !current && !queue.syncing;
+  const { nothingShown } = queue;
+  useEffect(() => {
+    if (emptyQueue) nothingShown();
+  }, [emptyQueue, nothingShown]);
+
   if (!valid) return <NotFoundPage />;
-  if (campaign.error) return <Problem error={campaign.error} />;
-  if (lease.error && !lease.data) {
+
+  const problems = (
+    <SaveProblems problems={queue.problems} onRetry={queue.retry} onDismiss={queue.dismiss} />
+  );
+  const tryAgain = (
+    <button type="button" className="btn" onClick={() => void queue.refresh()} disabled={lease.isFetching}>
+      Try again
+    </button>
+  );
+
+  if (campaign.error) return <Problem error={campaign.error} notices={problems} />;
+  if (lease.error && !current && !queue.syncing) {
     return (
-      <Problem error={new Error(leaseErrorText(lease.error))}>
-        <button type="button" className="btn" onClick={() => void lease.refetch()}>
-          Try again
-        </button>
+      <Problem error={new Error(leaseErrorText(lease.error))} notices={problems}>
+        {tryAgain}
       </Problem>
     );
   }
-  if (!campaign.data || !lease.data || !rubric) {
-    return <p className="muted pad" role="status">Loading the next item…</p>;
+  if (!campaign.data || !lease.data || !rubric || !progress || (!current && queue.syncing)) {
+    return (
+      <section className="page">
+        {problems}
+        <p className="muted pad" role="status">
+          Loading the next item…
+        </p>
+      </section>
+    );
   }
-  if (rubric instanceof Error) return <Problem error={rubric} />;
+  if (rubric instanceof Error) return <Problem error={rubric} notices={problems} />;
 
-  const progress: Progress = { done: lease.data.progress.done ?? 0, available: lease.data.progress.available ?? 0 };
-  const assignment = lease.data.assignment;
-  if (!assignment) {
+  if (!current) {
+    const unsaved = queue.problems.length > 0;
     return (
       <section className="page ws-empty">
-        <h1>All done</h1>
+        {problems}
+        <h1>{unsaved ? "Nothing more to label" : "All done"}</h1>
         <p className="counts">
           You labeled <strong>{progress.done}</strong> item{progress.done === 1 ? "" : "s"} in {campaign.data.name}.
         </p>
@@ -70,19 +94,47 @@ export default function WorkspacePage() {
           <Link className="btn btn-primary" to="/">
             Back to my campaigns
           </Link>
-          <button type="button" className="btn" onClick={() => void lease.refetch()} disabled={lease.isFetching}>
+          <button type="button" className="btn" onClick={() => void queue.refresh()} disabled={lease.isFetching}>
             Check again
           </button>
         </p>
       </section>
     );
   }
-  return <AnnotationTask key={assignment.id} campaign={campaign.data} rubric={rubric} assignment={assignment} progress={progress} />;
+
+  const notices = (
+    <>
+      {problems}
+      {lease.error && !lease.isFetching && (
+        <div className="alert alert-warn" role="status">
+          <span>Could not check for the next item: {leaseErrorText(lease.error)}</span>
+          {tryAgain}
+        </div>
+      )}
+    </>
+  );
+
+  return (
+    <AnnotationTask
+      key={current.id}
+      campaign={campaign.data}
+      rubric={rubric}
+      assignment={current}
+      progress={progress}
+      pending={queue.pending}
+      rejection={queue.rejection}
+      notices={notices}
+      onSubmit={(values, startedAt) => queue.submit(current, values, startedAt)}
+      onSkip={() => queue.skip(current)}
+      onShown={() => queue.shown(current.id)}
+    />
+  );
 }
 
-function Problem({ error, children }: { error: unknown; children?: React.ReactNode }) {
+function Problem({ error, notices, children }: { error: unknown; notices?: React.ReactNode; children?: React.ReactNode }) {
   return (
     <section className="page">
+      {notices}
       <ErrorMessage error={error}>{children}</ErrorMessage>
       <p>
         <Link to="/">Back to my campaigns</Link>

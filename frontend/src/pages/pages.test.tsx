@@ -1,4 +1,5 @@
 import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { MemoryRouter } from "react-router-dom";
 import { describe, expect, it, vi } from "vitest";
@@ -25,6 +26,32 @@ describe("my campaigns", () => {
     expect(screen.getByRole("progressbar", { name: /your progress in safety eval/i })).toHaveAttribute("aria-valuenow", "3");
     expect(screen.getByText("Closed one")).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "Dashboard" })).toHaveAttribute("href", "/campaigns/8");
+  });
+
+  it("pages through many campaigns with Show more", async () => {
+    const many = Array.from({ length: 25 }, (_, i) => campaign({ id: 100 + i, name: `Campaign ${i + 1}`, status: "closed", role: "viewer" }));
+    const { fetchMock } = mockApi({
+      // The harness records paths only; the query string is on the request itself.
+      "GET /api/campaigns/": () => {
+        const url = new URL((fetchMock.mock.calls.at(-1)![0] as Request).url);
+        const limit = Number(url.searchParams.get("limit"));
+        const offset = Number(url.searchParams.get("offset"));
+        const results = many.slice(offset, offset + limit);
+        return {
+          body: { count: many.length, next: offset + limit < many.length ? "more" : null, previous: null, results },
+        };
+      },
+    });
+    const user = userEvent.setup();
+    renderAt("/", <MyCampaignsPage />, "/");
+    expect(await screen.findByText("Campaign 20")).toBeInTheDocument();
+    expect(screen.queryByText("Campaign 21")).not.toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Show more (20 of 25)" }));
+    expect(await screen.findByText("Campaign 25")).toBeInTheDocument();
+    expect(screen.getAllByRole("heading", { level: 2 })).toHaveLength(25);
+    expect(screen.queryByRole("button", { name: /show more/i })).not.toBeInTheDocument();
+    const urls = fetchMock.mock.calls.map(([r]) => new URL((r as Request).url).search);
+    expect(urls).toEqual(["?limit=20&offset=0", "?limit=20&offset=20"]);
   });
 });
 

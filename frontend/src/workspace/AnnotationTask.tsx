@@ -1,6 +1,6 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { ApiError } from "../api/client";
-import type { Assignment, CampaignDetail } from "../api/queries";
+import type { Assignment, CampaignDetail, Progress } from "../api/queries";
 import { ProgressBar } from "../components/ProgressBar";
 import { HelpOverlay, type LetterHelp } from "../keyboard/HelpOverlay";
 import { assignLetters } from "../keyboard/keymap";
@@ -9,23 +9,35 @@ import type { DimensionContext, Highlight, LetterAction } from "../rubric/kind";
 import { selectionRange } from "../rubric/offsets";
 import { kindOf } from "../rubric/registry";
 import { RubricForm } from "../rubric/RubricForm";
-import { applicableDimensions, dimensionApplies, dimensionTitle, pruneValues, type Rubric } from "../rubric/types";
+import {
+  applicableDimensions,
+  dimensionApplies,
+  dimensionTitle,
+  pruneValues,
+  type Rubric,
+  type Values,
+} from "../rubric/types";
 import { Instructions } from "./Instructions";
 import { OutputText } from "./OutputText";
-import { useSkipMutation, useSubmitMutation, useMoveOn } from "./submission";
+import type { Rejection } from "./queue";
 import { useAnnotation } from "./useAnnotation";
 import { formatDuration, useNow } from "./useNow";
-
-export interface Progress {
-  done: number;
-  available: number;
-}
 
 interface Props {
   campaign: CampaignDetail;
   rubric: Rubric;
   assignment: Assignment;
   progress: Progress;
+  /** This item's own submit (or skip) is under way and nothing else is ready to show yet. */
+  pending?: "submit" | "skip" | null;
+  /** Its last submit was rejected: the errors go next to the questions. */
+  rejection?: Rejection | null;
+  /** Shown under the instructions (answers to earlier items that were not saved). */
+  notices?: ReactNode;
+  onSubmit(values: Values, startedAt: string): void;
+  onSkip(): void;
+  /** The item is on screen (called once, after it mounts). */
+  onShown?(): void;
 }
 
 interface LetterBinding {
@@ -56,16 +68,28 @@ function dimensionErrors(error: unknown): { byDimension: Record<string, string[]
   return { byDimension, other };
 }
 
-const MOVE_ON_CODES = new Set(["lease_lost", "already_submitted", "skipped", "duplicate", "not_found"]);
+/** Focus is nowhere the annotator chose: on the page itself, or on a control that went away. */
+function focusIsLoose(): boolean {
+  const active = document.activeElement;
+  return !active || active === document.body || !active.isConnected || !!active.closest("fieldset:disabled");
+}
 
-export function AnnotationTask({ campaign, rubric, assignment, progress }: Props) {
+export function AnnotationTask({
+  campaign,
+  rubric,
+  assignment,
+  progress,
+  pending = null,
+  rejection = null,
+  notices,
+  onSubmit,
+  onSkip,
+  onShown,
+}: Props) {
   const item = assignment.item;
   const annotation = useAnnotation(assignment.id, rubric);
   const { values, setValue, undo, canUndo, missing, startedAt } = annotation;
-  const submit = useSubmitMutation(campaign.id, assignment.id);
-  const skip = useSkipMutation(campaign.id, assignment.id);
-  const moveOn = useMoveOn(campaign.id, assignment.id);
-  const busy = submit.isPending || skip.isPending || moveOn.isPending;
+  const busy = pending !== null;
 
   const [helpOpen, setHelpOpen] = useState(false);
   const [status, setStatus] = useState(annotation.restored ? "Restored your unsaved answers for this item." : "");
@@ -102,9 +126,8 @@ export function AnnotationTask({ campaign, rubric, assignment, progress }: Props
   }, [rubric, values]);
 
   // Errors of the last rejected submit, hidden for a dimension once its answer changes.
-  const lastError = submit.error ?? skip.error ?? moveOn.error;
-  const { byDimension, other } = dimensionErrors(submit.error);
-  const sentValues = submit.variables?.values ?? {};
+  const { byDimension, other } = dimensionErrors(rejection?.error);
+  const sentValues = rejection?.sent ?? {};
   const shownErrors: Record<string, string[]> = {};
   for (const [name, reasons] of Object.entries(byDimension)) {
     if (JSON.stringify(sentValues[name]) === JSON.stringify(values[name])) shownErrors[name] = reasons;
@@ -131,8 +154,14 @@ export function AnnotationTask({ campaign, rubric, assignment, progress }: Props
   // A new item: start on its first question, unless the annotator is already somewhere.
   useEffect(() => {
     const first = rubric.dimensions[0]?.name;
-    if (first && (document.activeElement === document.body || document.activeElement === null)) focusDimension(first);
+    if (first && focusIsLoose()) focusDimension(first);
   }, [focusDimension, rubric]);
+
+  const shownRef = useRef(onShown);
+  shownRef.current = onShown;
+  useEffect(() => {
+    shownRef.current?.();
+  }, []);
 
   const doSubmit = useCallback(() => {
     if (busy) return;
@@ -142,14 +171,14 @@ export function AnnotationTask({ campaign, rubric, assignment, progress }: Props
       return;
     }
     setStatus("");
-    submit.mutate({ values: pruneValues(rubric, values), startedAt });
-  }, [busy, missing, focusDimension, submit, rubric, values, startedAt]);
+    onSubmit(pruneValues(rubric, values), startedAt);
+  }, [busy, missing, focusDimension, onSubmit, rubric, values, startedAt]);
 
   const doSkip = useCallback(() => {
     if (busy) return;
     setStatus("");
-    skip.mutate();
-  }, [busy, skip]);
+    onSkip();
+  }, [busy, onSkip]);
 
   const currentFrame = () => (document.activeElement as HTMLElement | null)?.closest<HTMLElement>("[data-dimension]");
   const names = applicable.map((d) => d.name);
@@ -270,7 +299,17 @@ export function AnnotationTask({ campaign, rubric, assignment, progress }: Props
 
       <LeaseWarning expiresAt={assignment.expires_at} />
 
-      {lastError && !busy && <SubmitProblem error={lastError} other={other} onRetry={doSubmit} onMoveOn={() => moveOn.mutate()} />}
+      {notices}
+
+      {rejection && (
+        <div className="alert alert-error" role="alert">
+          <span>
+            Your answer to this item was not saved: {rejection.error.message}
+            {Object.keys(byDimension).length > 0 ? " Fix the marked questions and submit again." : ""}
+          </span>
+          {other.length > 0 && <span>{other.join(" · ")}</span>}
+        </div>
+      )}
 
       <div className="ws-grid">
         <div className="ws-texts">
@@ -316,9 +355,9 @@ export function AnnotationTask({ campaign, rubric, assignment, progress }: Props
               aria-keyshortcuts="Enter"
               aria-describedby={missing.length ? "missing-list" : undefined}
             >
-              {submit.isPending ? "Submitting…" : "Submit"} <kbd>Enter</kbd>
+              {pending === "submit" ? "Submitting…" : "Submit"} <kbd>Enter</kbd>
             </button>
-            {skip.isPending && <span className="muted">Skipping…</span>}
+            {pending === "skip" && <span className="muted">Skipping…</span>}
             {missing.length > 0 && (
               <span className="missing" id="missing-list" data-testid="missing">
                 Missing: {missing.map(dimensionTitle).join(", ")}
@@ -360,50 +399,6 @@ function LeaseWarning({ expiresAt }: { expiresAt: string }) {
       {expiresIn > 0
         ? `Your hold on this item ends in ${formatDuration(expiresIn)}; submit soon or others may take it.`
         : "Your hold on this item has ended. Submitting may still work if no one else took it."}
-    </div>
-  );
-}
-
-function SubmitProblem({
-  error,
-  other,
-  onRetry,
-  onMoveOn,
-}: {
-  error: Error;
-  other: string[];
-  onRetry(): void;
-  onMoveOn(): void;
-}) {
-  const api = error instanceof ApiError ? error : null;
-  if (api && MOVE_ON_CODES.has(api.code)) {
-    return (
-      <div className="alert alert-error" role="alert">
-        <span>{api.message}</span>
-        <button type="button" className="btn" onClick={onMoveOn}>
-          Go to the next item
-        </button>
-      </div>
-    );
-  }
-  if (api && api.status === 400) {
-    return (
-      <div className="alert alert-error" role="alert">
-        <span>Not saved: {api.message} See the marked questions.</span>
-        {other.length > 0 && <span>{other.join(" · ")}</span>}
-      </div>
-    );
-  }
-  return (
-    <div className="alert alert-error" role="alert">
-      <span>
-        Not saved: {error.message} Your answers are kept on this device.
-      </span>
-      {(!api || api.status === 0 || api.status >= 500) && (
-        <button type="button" className="btn" onClick={onRetry}>
-          Try again
-        </button>
-      )}
     </div>
   );
 }

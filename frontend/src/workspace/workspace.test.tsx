@@ -1,6 +1,6 @@
-import { screen, within } from "@testing-library/react";
+import { cleanup, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import WorkspacePage from "../pages/WorkspacePage";
 import { campaign, lease, mockApi, renderAt } from "../test/harness";
 import { draftKey } from "./draft";
@@ -9,18 +9,54 @@ const PATH = "/campaigns/7/label";
 const ROUTE = "/campaigns/:id/label";
 const OUTPUT = "Sure. 😀 You are an idiot, 👩‍👩‍👧 frankly.";
 
+type Lease = ReturnType<typeof lease>;
+const FIRST = () => lease(1, OUTPUT);
+const SECOND = () => lease(2, "Second output", "Second prompt.");
+const THIRD = () => lease(3, "Third output", "Third prompt.");
+
+/** A `next?ahead=1` answer: the item to label now and the one held after it. */
+function ahead(now: Lease | null, upcoming: Lease | null, progress = { done: 2, available: 5 }) {
+  return { assignment: now?.assignment ?? null, upcoming: upcoming?.assignment ?? null, progress };
+}
+
 function setup(routes: Parameters<typeof mockApi>[0] = {}) {
   const api = mockApi({
     "GET /api/campaigns/7/": { body: campaign() },
-    "POST /api/campaigns/7/next/": [{ body: lease(1, OUTPUT) }, { body: lease(2, "Second output") }],
+    "POST /api/campaigns/7/next/": [
+      { body: ahead(FIRST(), SECOND()) },
+      { body: ahead(SECOND(), THIRD(), { done: 3, available: 4 }) },
+    ],
     "POST /api/assignments/1/submit/": { status: 201, body: { id: 99 } },
     "POST /api/assignments/1/skip/": { body: { id: 1, status: "skipped" } },
+    "POST /api/assignments/2/submit/": { status: 201, body: { id: 100 } },
     ...routes,
   });
   const user = userEvent.setup();
   renderAt(PATH, <WorkspacePage />, ROUTE);
   return { ...api, user };
 }
+
+/**
+ * Hold back the answers to requests that match `path` (the request itself is on record at once,
+ * in `held`), until `release()`: the network edge of a slow server.
+ */
+function holdResponses(fetchMock: ReturnType<typeof mockApi>["fetchMock"], path: string) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const held: string[] = [];
+  vi.stubGlobal("fetch", async (input: RequestInfo | URL) => {
+    const request = input instanceof Request ? input : new Request(String(input));
+    if (new URL(request.url).pathname === path) {
+      held.push(request.url);
+      await gate;
+    }
+    return fetchMock(request);
+  });
+  return { release, held };
+}
+
+const nextUrls = (fetchMock: ReturnType<typeof mockApi>["fetchMock"]) =>
+  fetchMock.mock.calls.map(([r]) => (r as Request).url).filter((u) => u.includes("/next/"));
 
 // getByRole is slow on a full rubric; these look the controls up by their visible text.
 function radio(text: string): HTMLInputElement {
@@ -235,36 +271,60 @@ describe("workspace", () => {
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
   });
 
-  it("skips with s and moves to the next item", async () => {
-    const { user, calls } = setup();
+  it("skips with s and moves to the next item at once", async () => {
+    const { user, calls, fetchMock } = setup();
     await screen.findByText(OUTPUT);
+    const { release, held } = holdResponses(fetchMock, "/api/assignments/1/skip/");
     await user.keyboard("s");
-    expect(await screen.findByText("Second output")).toBeInTheDocument();
+    expect(screen.getByText("Second output")).toBeInTheDocument();
+    expect(screen.queryByText(OUTPUT)).not.toBeInTheDocument();
+    expect(held).toHaveLength(1);
+    expect(screen.getByText(/done/).textContent).toMatch(/2 done · 4 left/); // skipped: not done, not left
+    release();
+    await vi.waitFor(() => expect(calls.filter((c) => c.path.endsWith("/next/"))).toHaveLength(2));
     expect(calls.some((c) => c.path === "/api/assignments/1/skip/" && c.method === "POST")).toBe(true);
+    expect(screen.getByText("Second output")).toBeInTheDocument();
   });
 
-  it("shows field errors of a rejected submit next to their questions", async () => {
-    const { user } = setup({
-      "POST /api/assignments/1/submit/": {
-        status: 400,
-        body: { detail: "the values do not fit the rubric", code: "invalid", errors: { "values.fluency": ["4 is off the scale 1..3"] } },
-      },
+  it("brings an item whose submit was rejected back into view, errors next to its questions", async () => {
+    const { user, calls, fetchMock } = setup({
+      "POST /api/assignments/1/submit/": [
+        {
+          status: 400,
+          body: { detail: "the values do not fit the rubric", code: "invalid", errors: { "values.fluency": ["4 is off the scale 1..3"] } },
+        },
+        { status: 201, body: { id: 99 } },
+      ],
     });
     await screen.findByText(OUTPUT);
     await answerAllByKeys(user);
+    const { release } = holdResponses(fetchMock, "/api/assignments/1/submit/");
     await user.keyboard("{Enter}");
+    expect(screen.getByText("Second output")).toBeInTheDocument(); // moved on at once
+    release();
+    // The server says no: the first item is back, with its answers and the error by "Fluency".
     expect(await screen.findByRole("alert")).toHaveTextContent(/not saved: the values do not fit the rubric/i);
+    expect(screen.getByText(OUTPUT)).toBeInTheDocument();
+    expect(screen.queryByText("Second output")).not.toBeInTheDocument();
+    expect(radio("Safe")).toBeChecked();
     const fluency = question(/fluency/i);
     expect(fluency).toHaveAccessibleDescription("4 is off the scale 1..3");
     expect(within(fluency).getByText("4 is off the scale 1..3")).toBeInTheDocument();
     expect(localStorage.getItem(draftKey(1))).not.toBeNull();
-    // Changing the answer hides the stale error.
-    await user.keyboard("3");
+    // Changing the answer hides the stale error; submitting again moves on to the held item.
+    await user.click(radio("3"));
     expect(within(fluency).queryByText("4 is off the scale 1..3")).not.toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: /submit/i }));
+    expect(screen.getByText("Second output")).toBeInTheDocument();
+    await vi.waitFor(() => expect(localStorage.getItem(draftKey(1))).toBeNull());
+    const sent = calls.filter((c) => c.path === "/api/assignments/1/submit/");
+    expect(sent).toHaveLength(2);
+    expect((sent[1]!.body as { values: Record<string, unknown> }).values.fluency).toBe(3);
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
   });
 
-  it("reports a lost lease and moves on when asked", async () => {
-    const { user, calls } = setup({
+  it("explains a lost lease of the item just submitted, keeping its answers until dismissed", async () => {
+    const { user } = setup({
       "POST /api/assignments/1/submit/": {
         status: 409,
         body: { detail: "your lease on this item expired and others have taken it; your input was not saved", code: "lease_lost" },
@@ -273,25 +333,53 @@ describe("workspace", () => {
     await screen.findByText(OUTPUT);
     await answerAllByKeys(user);
     await user.keyboard("{Enter}");
-    expect(await screen.findByRole("alert")).toHaveTextContent(/lease on this item expired/);
-    expect(screen.getByText(OUTPUT)).toBeInTheDocument();
-    await user.click(screen.getByRole("button", { name: /go to the next item/i }));
-    expect(await screen.findByText("Second output")).toBeInTheDocument();
-    expect(calls.filter((c) => c.path.endsWith("/next/"))).toHaveLength(2);
+    expect(screen.getByText("Second output")).toBeInTheDocument();
+    const banner = await screen.findByTestId("save-problem");
+    expect(banner).toHaveAttribute("role", "alert");
+    expect(banner).toHaveTextContent(/Your answer to the previous item “Tell me something\.” was not saved: your hold on it ran out/);
+    expect(banner).toHaveTextContent(/can no longer be saved/);
+    expect(within(banner).queryByRole("button", { name: /retry/i })).not.toBeInTheDocument();
+    expect(localStorage.getItem(draftKey(1))).not.toBeNull();
+    await vi.waitFor(() => expect(screen.getByText(/done/).textContent).toMatch(/3 done · 4 left/)); // from the server
+    await user.click(within(banner).getByRole("button", { name: /dismiss/i }));
+    expect(screen.queryByTestId("save-problem")).not.toBeInTheDocument();
+    expect(localStorage.getItem(draftKey(1))).toBeNull();
+    expect(screen.getByText("Second output")).toBeInTheDocument();
   });
 
-  it("keeps the input when the network fails, and retries", async () => {
+  it("keeps the answer of a background submit that failed, and Retry sends it again", async () => {
     const { user, calls } = setup({
       "POST /api/assignments/1/submit/": ["network-error", { status: 201, body: { id: 1 } }],
+      "POST /api/campaigns/7/next/": [
+        { body: ahead(FIRST(), SECOND()) },
+        // Still leased to them, so the failed item comes back as the oldest lease: not shown again.
+        { body: ahead(FIRST(), SECOND(), { done: 2, available: 5 }) },
+        { body: ahead(SECOND(), THIRD(), { done: 3, available: 4 }) },
+      ],
     });
     await screen.findByText(OUTPUT);
     await answerAllByKeys(user);
     await user.keyboard("{Enter}");
-    expect(await screen.findByRole("alert")).toHaveTextContent(/could not be reached.*kept on this device/);
+    expect(screen.getByText("Second output")).toBeInTheDocument();
+    const banner = await screen.findByTestId("save-problem");
+    expect(banner).toHaveTextContent(/previous item “Tell me something\.” was not saved: .*could not be reached.*kept on this device/);
     expect(JSON.parse(localStorage.getItem(draftKey(1))!).values).toMatchObject({ harm: "safe", fluency: 4 });
-    await user.click(screen.getByRole("button", { name: /try again/i }));
-    expect(await screen.findByText("Second output")).toBeInTheDocument();
-    expect(calls.filter((c) => c.path.endsWith("/submit/"))).toHaveLength(2);
+    // The annotator carries on with the next item meanwhile.
+    await vi.waitFor(() => expect(calls.filter((c) => c.path.endsWith("/next/"))).toHaveLength(2));
+    expect(screen.getByText("Second output")).toBeInTheDocument();
+    expect(screen.queryByText(OUTPUT)).not.toBeInTheDocument();
+    await user.keyboard("1");
+    expect(radio("Safe")).toBeChecked();
+
+    await user.click(within(banner).getByRole("button", { name: /retry/i }));
+    await vi.waitFor(() => expect(screen.queryByTestId("save-problem")).not.toBeInTheDocument());
+    const sent = calls.filter((c) => c.path === "/api/assignments/1/submit/");
+    expect(sent).toHaveLength(2);
+    expect(sent[1]!.body).toEqual(sent[0]!.body);
+    expect(localStorage.getItem(draftKey(1))).toBeNull();
+    expect(screen.getByText("Second output")).toBeInTheDocument();
+    expect(radio("Safe")).toBeChecked(); // the current item's input is untouched
+    await vi.waitFor(() => expect(screen.getByText(/done/).textContent).toMatch(/3 done · 4 left/));
   });
 
   it("shows a server error instead of dropping it", async () => {
@@ -300,7 +388,8 @@ describe("workspace", () => {
     await screen.findByText(OUTPUT);
     await answerAllByKeys(user);
     await user.keyboard("{Enter}");
-    expect(await screen.findByRole("alert")).toHaveTextContent(/server failed \(HTTP 502\)/);
+    expect(await screen.findByTestId("save-problem")).toHaveTextContent(/server failed \(HTTP 502\).*kept on this device/);
+    expect(screen.getByRole("button", { name: /retry/i })).toBeInTheDocument();
   });
 
   it("warns when the hold on the item is about to end", async () => {
@@ -352,5 +441,119 @@ describe("workspace", () => {
       },
     });
     expect(await screen.findByRole("alert")).toHaveTextContent(/not open for labeling/);
+  });
+  it("shows the held item the moment Enter is pressed, without waiting for the submit", async () => {
+    const { user, calls, fetchMock } = setup({
+      "POST /api/campaigns/7/next/": [
+        { body: ahead(FIRST(), SECOND()) },
+        { body: ahead(SECOND(), THIRD(), { done: 3, available: 7 }) },
+      ],
+    });
+    await screen.findByText(OUTPUT);
+    expect(nextUrls(fetchMock)).toHaveLength(1);
+    expect(nextUrls(fetchMock)[0]).toMatch(/\/api\/campaigns\/7\/next\/\?ahead=1$/);
+    await answerAllByKeys(user);
+    const { release, held } = holdResponses(fetchMock, "/api/assignments/1/submit/");
+    await user.keyboard("{Enter}");
+    // The submit is out but unanswered; the next item is already on screen, fresh.
+    expect(held).toHaveLength(1);
+    expect(screen.getByText("Second output")).toBeInTheDocument();
+    expect(screen.getByTestId("prompt-text")).toHaveTextContent("Second prompt.");
+    expect(screen.queryByText(OUTPUT)).not.toBeInTheDocument();
+    expect(radio("Safe")).not.toBeChecked();
+    expect(radio("Safe")).toHaveFocus();
+    expect(screen.getByRole("timer")).toHaveTextContent("0:00");
+    expect(screen.getByRole("button", { name: /submit/i })).not.toHaveTextContent("Submitting");
+    expect(screen.getByText(/done/).textContent).toMatch(/3 done · 4 left/); // optimistic
+    expect(nextUrls(fetchMock)).toHaveLength(1); // no next before the submit is answered
+    expect(localStorage.getItem(draftKey(1))).not.toBeNull(); // kept until the server has it
+    // The annotator can work on it while the submit is still out.
+    await user.keyboard("2");
+    expect(radio("Unsafe")).toBeChecked();
+
+    release();
+    await vi.waitFor(() => expect(nextUrls(fetchMock)).toHaveLength(2));
+    expect(nextUrls(fetchMock)[1]).toMatch(/\/next\/\?ahead=1$/);
+    expect(calls.map((c) => `${c.method} ${c.path}`).slice(-2)).toEqual([
+      "POST /api/assignments/1/submit/",
+      "POST /api/campaigns/7/next/",
+    ]);
+    // Progress from the server; the item on screen stays, with its input.
+    await vi.waitFor(() => expect(screen.getByText(/done/).textContent).toMatch(/3 done · 7 left/));
+    expect(radio("Unsafe")).toBeChecked();
+    expect(localStorage.getItem(draftKey(1))).toBeNull();
+    expect(JSON.parse(localStorage.getItem(draftKey(2))!).values).toEqual({ harm: "unsafe" });
+  });
+
+  it("labels item after item from the held leases", async () => {
+    const { user, calls } = setup({
+      "POST /api/campaigns/7/next/": [
+        { body: ahead(FIRST(), SECOND()) },
+        { body: ahead(SECOND(), THIRD(), { done: 3, available: 4 }) },
+        { body: ahead(THIRD(), null, { done: 4, available: 1 }) },
+        { body: ahead(null, null, { done: 5, available: 0 }) },
+      ],
+      "POST /api/assignments/3/submit/": { status: 201, body: { id: 101 } },
+    });
+    for (const text of [OUTPUT, "Second output", "Third output"]) {
+      await screen.findByText(text);
+      await answerAllByKeys(user);
+      await user.keyboard("{Enter}");
+    }
+    expect(await screen.findByRole("heading", { name: "All done" })).toBeInTheDocument();
+    expect(screen.getByText(/You labeled/)).toHaveTextContent("You labeled 5 items in Safety eval.");
+    expect(calls.filter((c) => c.path.endsWith("/submit/")).map((c) => c.path)).toEqual([
+      "/api/assignments/1/submit/",
+      "/api/assignments/2/submit/",
+      "/api/assignments/3/submit/",
+    ]);
+  });
+
+  it("waits for the submit of the last item, then says the queue is empty", async () => {
+    const { user, fetchMock } = setup({
+      "POST /api/campaigns/7/next/": [
+        { body: ahead(FIRST(), null, { done: 4, available: 1 }) },
+        { body: ahead(null, null, { done: 5, available: 0 }) },
+      ],
+    });
+    await screen.findByText(OUTPUT);
+    await answerAllByKeys(user);
+    const { release } = holdResponses(fetchMock, "/api/assignments/1/submit/");
+    await user.keyboard("{Enter}");
+    // Nothing is held after it: the item stays in view, busy, until the server answers.
+    expect(screen.getByText(OUTPUT)).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: /submitting/i })).toBeDisabled();
+    expect(screen.queryByRole("heading", { name: "All done" })).not.toBeInTheDocument();
+    release();
+    expect(await screen.findByRole("heading", { name: "All done" })).toBeInTheDocument();
+    expect(screen.getByText(/You labeled/)).toHaveTextContent("You labeled 5 items in Safety eval.");
+    expect(screen.getByText("Nothing is left for you in this campaign.")).toBeInTheDocument();
+    expect(localStorage.getItem(draftKey(1))).toBeNull();
+  });
+
+  it("restores the current item's answers and timer after a reload", async () => {
+    const routes = { "POST /api/campaigns/7/next/": { body: ahead(FIRST(), SECOND()) } };
+    const { user } = setup(routes);
+    await screen.findByText(OUTPUT);
+    await user.keyboard("2{Tab}4");
+    expect(radio("Weapons")).toBeChecked();
+    const startedAt = JSON.parse(localStorage.getItem(draftKey(1))!).startedAt;
+
+    cleanup(); // the tab goes away; the server keeps the same leases
+    setup(routes);
+    await screen.findByText(OUTPUT);
+    expect(radio("Unsafe")).toBeChecked();
+    expect(radio("Weapons")).toBeChecked();
+    expect(screen.getByTestId("status")).toHaveTextContent(/restored/i);
+    expect(JSON.parse(localStorage.getItem(draftKey(1))!).startedAt).toBe(startedAt);
+  });
+
+  it("times submit → next item painted as a performance measure", async () => {
+    performance.clearMeasures?.("assay:submit-to-next");
+    const { user } = setup();
+    await screen.findByText(OUTPUT);
+    await answerAllByKeys(user);
+    await user.keyboard("{Enter}");
+    await vi.waitFor(() => expect(performance.getEntriesByName("assay:submit-to-next", "measure")).toHaveLength(1));
   });
 });
