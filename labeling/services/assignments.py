@@ -134,6 +134,8 @@ def assignment_leases(
     now = now or timezone.now()
     with transaction.atomic():
         leases = _live_leases(campaign, user, now)
+        if leases:
+            _renew_if_half_spent(leases[0], campaign, now)
         if len(leases) > ahead:
             return leases[: 1 + ahead]
         reclaim_expired(campaign=campaign, now=now)
@@ -143,6 +145,14 @@ def assignment_leases(
                 break
             leases.append(lease)
     return leases
+
+
+def _renew_if_half_spent(lease: Assignment, campaign: Campaign, now: datetime) -> None:
+    """A lease taken ahead started its clock early; give it a full term once it is current."""
+    term = timedelta(minutes=campaign.lease_minutes)
+    if lease.expires_at - now < term / 2:
+        lease.expires_at = now + term
+        Assignment.objects.filter(pk=lease.pk).update(expires_at=lease.expires_at)
 
 
 def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:

@@ -103,3 +103,23 @@ def test_admin_removes_a_member_and_their_lease_returns(
     )
     assert Item.objects.get(pk=lease["item"]["id"]).open_slots == campaign.overlap
     assert client_as(annotator).post(f"/api/campaigns/{campaign.pk}/next/").status_code == 404
+
+
+def test_a_lease_taken_ahead_gets_a_full_term_when_it_becomes_current(
+    campaign: Any, people: dict[str, Any], items: list[Item]
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labeling.services.assignments import annotation_submit, assignment_leases
+
+    user = people["annotator"]
+    t0 = timezone.now()
+    first, ahead = assignment_leases(campaign=campaign, user=user, now=t0, ahead=1)
+    later = t0 + timedelta(minutes=campaign.lease_minutes - 5)
+    annotation_submit(assignment_id=first.pk, user=user, values=valid_values(), now=later)
+    current = assignment_leases(campaign=campaign, user=user, now=later, ahead=1)[0]
+    assert current.pk == ahead.pk
+    assert current.expires_at == later + timedelta(minutes=campaign.lease_minutes)
+    assert Assignment.objects.get(pk=ahead.pk).expires_at == current.expires_at
