@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 
 from assay.errors import DomainError
-from labeling.models import Annotation, Assignment, Campaign, Item
+from labeling.models import Annotation, Assignment, Campaign, Item, Membership
 from labeling.rubric import validate_values
 from labeling.selectors.access import ADMIN, ANNOTATOR, campaign_role
 
@@ -138,13 +138,37 @@ def assignment_leases(
             _renew_if_half_spent(leases[0], campaign, now)
         if len(leases) > ahead:
             return leases[: 1 + ahead]
-        reclaim_expired(campaign=campaign, now=now)
+        reclaimed = _reclaim_now_and_then(campaign, now)
         while len(leases) <= ahead:
             lease = _lease_one(campaign, user, now)
+            if lease is None and not reclaimed:
+                # Nothing open: expired leases may be holding the last slots.
+                reclaim_expired(campaign=campaign, now=now)
+                reclaimed = True
+                lease = _lease_one(campaign, user, now)
             if lease is None:
                 break
             leases.append(lease)
     return leases
+
+
+# When this process last returned expired leases to each campaign's pool (by the caller's clock).
+_last_reclaim: dict[int, datetime] = {}
+RECLAIM_EVERY = timedelta(seconds=10)
+
+
+def _reclaim_now_and_then(campaign: Campaign, now: datetime) -> bool:
+    """Reclaim expired leases at most every few seconds: `next` is the hot path.
+
+    Leases last minutes, so a few seconds' delay hands nothing out twice; when no item is open
+    the caller reclaims at once anyway.
+    """
+    last = _last_reclaim.get(campaign.pk)
+    if last is not None and last <= now < last + RECLAIM_EVERY:
+        return False
+    _last_reclaim[campaign.pk] = now
+    reclaim_expired(campaign=campaign, now=now)
+    return True
 
 
 def _renew_if_half_spent(lease: Assignment, campaign: Campaign, now: datetime) -> None:
@@ -178,14 +202,19 @@ def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | Non
 
 
 def _lock_own_assignment(assignment_id: int, user: Any) -> Assignment:
+    """The caller's assignment, locked, with their current role in its campaign (one query)."""
+    role = Membership.objects.filter(campaign=OuterRef("campaign_id"), user=user).values("role")
     qs = (
         Assignment.objects.select_related("campaign__rubric", "item")
         .defer("item__provenance")
+        .annotate(my_role=Subquery(role[:1]))
         .filter(pk=assignment_id, annotator=user)
     )
     assignment = _for_update(qs).first()
     if assignment is None:
         raise DomainError("no such assignment of yours", status_code=404, code="not_found")
+    resolved = ADMIN if user.is_superuser else assignment.my_role
+    assignment.campaign._role_of = (user.pk, resolved)
     return assignment
 
 
