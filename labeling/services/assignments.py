@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from assay.errors import DomainError
-from labeling.models import Annotation, Assignment, Campaign, Item, Membership
+from labeling import hot_sql
+from labeling.models import Annotation, Assignment, Campaign, Item, Membership, Prompt
 from labeling.rubric import validate_values
 from labeling.selectors.access import ADMIN, ANNOTATOR, campaign_role
 
@@ -95,22 +96,6 @@ def _live_leases(campaign: Campaign, user: Any, now: datetime) -> list[Assignmen
     )
 
 
-def _pick_item(campaign: Campaign, user: Any) -> Item | None:
-    """The next item for `user`, locked on PostgreSQL (others skip past it)."""
-    mine = Assignment.objects.filter(item=OuterRef("pk"), annotator=user)
-    candidates = (
-        Item.objects.filter(campaign=campaign, open_slots__gt=0)
-        .exclude(Exists(mine.filter(status__in=_TAKEN)))
-        .annotate(had_lease=Exists(mine))
-        .select_related("prompt")
-        .only("id", "text", "open_slots", "prompt__id", "prompt__text")
-        # Fewest open slots first: finish items others have started before opening new ones.
-        .order_by("open_slots", "id")
-    )
-    item: Item | None = _for_update(candidates, skip_locked=True).first()
-    return item
-
-
 def assignment_next(
     *, campaign: Campaign, user: Any, now: datetime | None = None
 ) -> Assignment | None:
@@ -180,25 +165,25 @@ def _renew_if_half_spent(lease: Assignment, campaign: Campaign, now: datetime) -
 
 
 def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:
-    item = _pick_item(campaign, user)
-    if item is None:
+    picked = hot_sql.pick_item(campaign.pk, user.pk)
+    if picked is None:
         return None
-    Item.objects.filter(pk=item.pk).update(open_slots=F("open_slots") - 1)
-    lease = {
-        "campaign": campaign,
-        "status": Assignment.Status.ACTIVE,
-        "leased_at": now,
-        "expires_at": now + timedelta(minutes=campaign.lease_minutes),
-        "finished_at": None,
-    }
-    if item.had_lease:  # type: ignore[attr-defined]
-        # This annotator's earlier lease expired: renewed in place (one row per pair).
-        Assignment.objects.filter(item=item, annotator=user).update(**lease)
-        assignment = Assignment.objects.get(item=item, annotator=user)
-    else:
-        assignment = Assignment.objects.create(item=item, annotator=user, **lease)
-    assignment.item = item
-    return assignment
+    item_id, text, prompt_id, prompt_text = picked
+    hot_sql.take_slot(item_id)
+    expires = now + timedelta(minutes=campaign.lease_minutes)
+    # Renews in place a lease of this annotator's that expired earlier (one row per pair).
+    lease_id = hot_sql.upsert_lease(campaign.pk, item_id, user.pk, now, expires)
+    prompt = Prompt(id=prompt_id, text=prompt_text, campaign=campaign)
+    item = Item(id=item_id, text=text, prompt=prompt, campaign=campaign)
+    return Assignment(
+        id=lease_id,
+        campaign=campaign,
+        item=item,
+        annotator=user,
+        status=Assignment.Status.ACTIVE,
+        leased_at=now,
+        expires_at=expires,
+    )
 
 
 def _lock_own_assignment(assignment_id: int, user: Any) -> Assignment:
@@ -270,10 +255,7 @@ def annotation_submit(
             client_started_at=client_started_at,
             client_submitted_at=client_submitted_at,
         )
-        Assignment.objects.filter(pk=assignment.pk).update(
-            status=Assignment.Status.SUBMITTED, finished_at=now
-        )
-        Item.objects.filter(pk=assignment.item_id).update(n_submitted=F("n_submitted") + 1)
+        hot_sql.mark_submitted(assignment.pk, assignment.item_id, now)
     return annotation
 
 
