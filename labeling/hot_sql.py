@@ -31,15 +31,15 @@ def _execute(sql: str, params: list[Any]) -> int:
         return int(cursor.rowcount)
 
 
-def pick_item(campaign_id: int, user_id: int) -> tuple[int, str, int, str] | None:
-    """(item id, text, prompt id, prompt text) of the next item, locked on PostgreSQL.
+def pick_item(campaign_id: int, user_id: int) -> tuple[int, str, int, int, str] | None:
+    """(item id, text, model id, prompt id, prompt text) of the next item, locked on PostgreSQL.
 
     Fewest open slots first (finish items others started), then id; never an item this
     annotator holds, submitted or skipped.
     """
     lock = " FOR UPDATE OF i SKIP LOCKED" if connection.vendor == "postgresql" else ""
     row = _fetchone(
-        "SELECT i.id, i.text, p.id, p.text FROM labeling_item i"
+        "SELECT i.id, i.text, i.model_id, p.id, p.text FROM labeling_item i"
         " JOIN labeling_prompt p ON p.id = i.prompt_id"
         " WHERE i.campaign_id = %s AND i.open_slots > 0 AND NOT EXISTS ("
         "  SELECT 1 FROM labeling_assignment u WHERE u.item_id = i.id AND u.annotator_id = %s"
@@ -47,7 +47,7 @@ def pick_item(campaign_id: int, user_id: int) -> tuple[int, str, int, str] | Non
         " ORDER BY i.open_slots, i.id LIMIT 1" + lock,
         [campaign_id, user_id],
     )
-    return None if row is None else (row[0], row[1], row[2], row[3])
+    return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
 
 def take_slot(item_id: int) -> None:

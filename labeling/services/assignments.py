@@ -168,14 +168,23 @@ def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | Non
     picked = hot_sql.pick_item(campaign.pk, user.pk)
     if picked is None:
         return None
-    item_id, text, prompt_id, prompt_text = picked
+    item_id, text, model_id, prompt_id, prompt_text = picked
     hot_sql.take_slot(item_id)
     expires = now + timedelta(minutes=campaign.lease_minutes)
     # Renews in place a lease of this annotator's that expired earlier (one row per pair).
     lease_id = hot_sql.upsert_lease(campaign.pk, item_id, user.pk, now, expires)
-    prompt = Prompt(id=prompt_id, text=prompt_text, campaign=campaign)
-    item = Item(id=item_id, text=text, prompt=prompt, campaign=campaign)
-    return Assignment(
+    # Built as if loaded with .only(...): any other field is fetched on first access.
+    prompt = Prompt.from_db(
+        "default", ["id", "campaign_id", "text"], [prompt_id, campaign.pk, prompt_text]
+    )
+    item = Item.from_db(
+        "default",
+        ["id", "campaign_id", "prompt_id", "model_id", "text"],
+        [item_id, campaign.pk, prompt_id, model_id, text],
+    )
+    item.prompt = prompt
+    item.campaign = campaign
+    assignment = Assignment(
         id=lease_id,
         campaign=campaign,
         item=item,
@@ -184,6 +193,8 @@ def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | Non
         leased_at=now,
         expires_at=expires,
     )
+    assignment._state.adding = False  # the row exists: saving it must UPDATE, not INSERT
+    return assignment
 
 
 def _lock_own_assignment(assignment_id: int, user: Any) -> Assignment:

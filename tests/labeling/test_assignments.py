@@ -352,3 +352,18 @@ def test_concurrent_annotators_never_exceed_the_overlap(settings: Any) -> None:
     assert not Assignment.objects.filter(status=Assignment.Status.ACTIVE).exists()
     # Work was shared: more than the minimum number of annotators took part.
     assert len(done) >= OVERLAP
+
+
+def test_a_new_lease_is_a_complete_model_instance(
+    campaign: Any, people: dict[str, Any], items: list[Any]
+) -> None:
+    """The hot path builds the lease from hand-written SQL; every field must still be there."""
+    lease = assignment_next(campaign=campaign, user=people["annotator"])
+    assert lease is not None
+    stored = Assignment.objects.select_related("item__prompt").get(pk=lease.pk)
+    assert lease.item.model_id == stored.item.model_id
+    assert lease.item.provenance == stored.item.provenance  # deferred: loaded on access
+    assert lease.item.prompt.split == stored.item.prompt.split
+    assert (lease.status, lease.expires_at) == (stored.status, stored.expires_at)
+    lease.save()  # updates the existing row
+    assert Assignment.objects.count() == 1
