@@ -66,7 +66,3 @@ def campaigns_with_role(user: Any, roles: tuple[str, ...]) -> QuerySet[Campaign]
 
 def can_create_campaigns(user: Any) -> bool:
     return bool(user.is_authenticated and (user.is_superuser or user.is_staff))
-
-
-def is_campaign_admin(user: Any, campaign: Campaign) -> bool:
-    return campaign_role(user, campaign) == ADMIN

