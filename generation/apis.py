@@ -16,14 +16,18 @@ from generation.services import generation_job_start
 from labeling.apis import get_campaign
 from labeling.models import Campaign
 from labeling.selectors import access
-from labeling.selectors.scores import scores_for_campaigns
+from labeling.selectors.scores import pooled_over_campaigns, scores_for_campaigns
 from labeling.serializers import ModelScoresSerializer
+from labeling.serializers_scores import PooledScoresSerializer
 
 
 class ModelScoresResponseSerializer(serializers.Serializer[Any]):
     model_id = serializers.IntegerField()
     model = serializers.CharField()
     campaigns = ModelScoresSerializer(many=True)
+    overall = PooledScoresSerializer(
+        help_text="Across the campaigns listed (all prompts of each, gold excluded)"
+    )
 
 
 class CandidateModelListApi(APIView):
@@ -60,7 +64,14 @@ class CandidateModelScoresApi(APIView):
             raise Http404("no such model")
         campaigns = access.campaigns_with_role(request.user, (access.ADMIN, access.VIEWER))
         rows = scores_for_campaigns(list(campaigns), model_id=model.pk)
-        return Response({"model_id": model.pk, "model": model.name, "campaigns": rows})
+        return Response(
+            {
+                "model_id": model.pk,
+                "model": model.name,
+                "campaigns": rows,
+                "overall": pooled_over_campaigns(rows),
+            }
+        )
 
 
 class CampaignJobsApi(APIView):

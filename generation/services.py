@@ -169,13 +169,22 @@ def _to_new_items(
     ]
 
 
+@transaction.atomic
 def _finish(job: GenerationJob, token: str, status: str, error: str = "") -> None:
-    _still_ours(job.pk, token, status=status, error=error, finished_at=timezone.now())
-    if status == GenerationJob.Status.SUCCEEDED:
-        campaign = job.campaign
-        unfinished = campaign.generation_jobs.exclude(status=GenerationJob.Status.SUCCEEDED)
-        if campaign.status == Campaign.Status.GENERATING and not unfinished.exists():
-            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.LABELING)
+    """Record the outcome, and open the campaign for labeling once its last job succeeds.
+
+    One transaction: nobody sees the job succeeded while its campaign still says generating
+    (a worker killed between the two writes would otherwise leave it so).
+    """
+    ours = _still_ours(job.pk, token, status=status, error=error, finished_at=timezone.now())
+    if ours and status == GenerationJob.Status.SUCCEEDED:
+        unfinished = GenerationJob.objects.filter(campaign_id=job.campaign_id).exclude(
+            status=GenerationJob.Status.SUCCEEDED
+        )
+        if not unfinished.exists():
+            Campaign.objects.filter(
+                pk=job.campaign_id, status=Campaign.Status.GENERATING
+            ).update(status=Campaign.Status.LABELING)
 
 
 def generation_job_run(job_id: int) -> None:

@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from labeling.models import Annotation, Assignment, Campaign, Item, Membership, Prompt, Rubric
+from labeling.models import (
+    Adjudication,
+    Annotation,
+    Assignment,
+    Campaign,
+    Consensus,
+    GoldAnswer,
+    Item,
+    Membership,
+    Prompt,
+    Rubric,
+)
 
 
 class MembershipInline(admin.TabularInline[Membership, Campaign]):
@@ -56,3 +67,24 @@ class AssignmentAdmin(admin.ModelAdmin[Assignment]):
 class AnnotationAdmin(admin.ModelAdmin[Annotation]):
     list_display = ["id", "item", "annotator", "time_spent_ms", "created_at"]
     raw_id_fields = ["item", "assignment"]
+
+
+@admin.register(Consensus)
+class ConsensusAdmin(admin.ModelAdmin[Consensus]):
+    list_display = ["id", "campaign", "item", "dimension", "method", "confidence", "n_labels"]
+    list_filter = ["campaign", "dimension", "method"]
+    raw_id_fields = ["item"]
+
+
+@admin.register(Adjudication)
+class AdjudicationAdmin(admin.ModelAdmin[Adjudication]):
+    list_display = ["id", "campaign", "item", "dimension", "adjudicated_by", "adjudicated_at"]
+    list_filter = ["campaign", "dimension"]
+    raw_id_fields = ["item"]
+
+
+@admin.register(GoldAnswer)
+class GoldAnswerAdmin(admin.ModelAdmin[GoldAnswer]):
+    list_display = ["id", "campaign", "item", "annotator", "correct", "score", "created_at"]
+    list_filter = ["campaign", "correct"]
+    raw_id_fields = ["item", "annotation"]

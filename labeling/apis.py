@@ -27,7 +27,6 @@ from labeling.selectors.campaigns import (
 )
 from labeling.selectors.dashboard import annotator_stats, throughput
 from labeling.selectors.prompts import prompts_visible
-from labeling.selectors.scores import campaign_scores
 from labeling.services import assignments, campaigns, prompts
 
 PAGE_PARAMS = [
@@ -204,8 +203,8 @@ class NextApi(APIView):
             raise DomainError("ahead must be 0 or 1", field="ahead")
         leases = assignments.assignment_leases(campaign=campaign, user=request.user, ahead=int(raw))
         data = {
-            "assignment": s.AssignmentSerializer(leases[0]).data if leases else None,
-            "upcoming": s.AssignmentSerializer(leases[1]).data if len(leases) > 1 else None,
+            "assignment": s.lease_data(leases[0]) if leases else None,
+            "upcoming": s.lease_data(leases[1]) if len(leases) > 1 else None,
             "progress": annotator_progress(campaign, request.user),
         }
         return Response(data)
@@ -222,7 +221,7 @@ class SubmitApi(APIView):
         annotation = assignments.annotation_submit(
             assignment_id=pk, user=request.user, **ser.validated_data
         )
-        return Response(s.AnnotationSerializer(annotation).data, status=status.HTTP_201_CREATED)
+        return Response(s.annotation_data(annotation), status=status.HTTP_201_CREATED)
 
 
 class SkipApi(APIView):
@@ -230,13 +229,6 @@ class SkipApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         assignment = assignments.assignment_skip(assignment_id=pk, user=request.user)
         return Response({"id": assignment.pk, "status": assignment.status})
-
-
-class CampaignScoresApi(APIView):
-    @extend_schema(responses=s.CampaignScoresSerializer)
-    def get(self, request: Request, pk: int) -> Response:
-        campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
-        return Response({"campaign_id": campaign.pk, "models": campaign_scores(campaign)})
 
 
 class CampaignDashboardApi(APIView):

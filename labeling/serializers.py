@@ -1,11 +1,26 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from rest_framework import serializers
 
-from labeling.models import Annotation, Assignment, Campaign, Item, Membership, Prompt
+from labeling.models import (
+    Annotation,
+    Assignment,
+    Campaign,
+    ConsensusMethod,
+    Item,
+    Membership,
+    Prompt,
+    QueueStrategy,
+)
+
+# The scores shapes live with the scores endpoints; re-exported for existing importers.
+from labeling.serializers_scores import CampaignScoresSerializer as CampaignScoresSerializer
+from labeling.serializers_scores import ModelScoresSerializer as ModelScoresSerializer
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
@@ -23,6 +38,12 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "gold_rate",
             "lease_minutes",
             "status",
+            "consensus_method",
+            "gold_min_accuracy",
+            "gold_min_answers",
+            "queue_strategy",
+            "random_share",
+            "retrain_every",
             "role",
             "created_at",
             "updated_at",
@@ -41,6 +62,24 @@ class CampaignWriteSerializer(serializers.Serializer[Any]):
     overlap = serializers.IntegerField(min_value=1, max_value=50, required=False)
     gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False)
+    consensus_method = serializers.ChoiceField(
+        choices=ConsensusMethod.choices,
+        required=False,
+        help_text="crowd-kit method for categorical consensus (majority until DS has data)",
+    )
+    gold_min_accuracy = serializers.FloatField(
+        min_value=0, max_value=1, required=False, help_text="pause an annotator below this"
+    )
+    gold_min_answers = serializers.IntegerField(
+        min_value=1, max_value=1000, required=False, help_text="gold answers before any pause"
+    )
+    queue_strategy = serializers.ChoiceField(choices=QueueStrategy.choices, required=False)
+    random_share = serializers.FloatField(
+        min_value=0, max_value=1, required=False, help_text="share of random picks (uncertainty)"
+    )
+    retrain_every = serializers.IntegerField(
+        min_value=0, max_value=1_000_000, required=False, help_text="0: retrain only by hand"
+    )
 
 
 class CampaignUpdateSerializer(CampaignWriteSerializer):
@@ -141,6 +180,37 @@ class AssignmentSerializer(serializers.ModelSerializer[Assignment]):
         read_only_fields = fields
 
 
+def _iso(value: datetime) -> str:
+    """A datetime as DRF's DateTimeField writes it (current time zone, ISO 8601, "Z" for UTC)."""
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def lease_data(assignment: Assignment) -> dict[str, Any]:
+    """AssignmentSerializer's output, built directly: `next` runs on every item, and a
+    ModelSerializer rebuilds its fields from the model on each call (tested to match)."""
+    item = assignment.item
+    return {
+        "id": assignment.pk,
+        "item": {"id": item.pk, "prompt": item.prompt.text, "text": item.text},
+        "status": assignment.status,
+        "leased_at": _iso(assignment.leased_at),
+        "expires_at": _iso(assignment.expires_at),
+    }
+
+
+def annotation_data(annotation: Annotation) -> dict[str, Any]:
+    """AnnotationSerializer's output, built directly (see lease_data)."""
+    return {
+        "id": annotation.pk,
+        "item": annotation.item_id,
+        "assignment": annotation.assignment_id,
+        "values": annotation.values,
+        "time_spent_ms": annotation.time_spent_ms,
+        "created_at": _iso(annotation.created_at),
+    }
+
+
 class MyProgressSerializer(serializers.Serializer[Any]):
     done = serializers.IntegerField()
     available = serializers.IntegerField()
@@ -181,50 +251,6 @@ class AnnotationSerializer(serializers.ModelSerializer[Annotation]):
 
 
 # --- response shapes (for the OpenAPI schema and the generated TypeScript types) -------------
-
-
-class RateSerializer(serializers.Serializer[Any]):
-    rate = serializers.FloatField(allow_null=True)
-    low = serializers.FloatField()
-    high = serializers.FloatField()
-    k = serializers.IntegerField()
-    n = serializers.IntegerField()
-
-
-class DimensionScoreSerializer(serializers.Serializer[Any]):
-    type = serializers.ChoiceField(choices=["choice", "multi_choice", "likert", "spans"])
-    method = serializers.CharField()
-    n = serializers.IntegerField()
-    rate = serializers.FloatField(allow_null=True, required=False)
-    low = serializers.FloatField(allow_null=True, required=False)
-    high = serializers.FloatField(allow_null=True, required=False)
-    k = serializers.IntegerField(required=False)
-    mean = serializers.FloatField(allow_null=True, required=False)
-    n_prompts = serializers.IntegerField(required=False)
-    positive = serializers.ListField(child=serializers.CharField(), required=False)
-    options = serializers.DictField(child=RateSerializer(), required=False)
-
-
-class SplitScoresSerializer(serializers.Serializer[Any]):
-    n_items = serializers.IntegerField()
-    n_labeled_items = serializers.IntegerField()
-    n_annotations = serializers.IntegerField()
-    dimensions = serializers.DictField(child=DimensionScoreSerializer())
-
-
-class ModelScoresSerializer(serializers.Serializer[Any]):
-    model_id = serializers.IntegerField()
-    model = serializers.CharField()
-    campaign_id = serializers.IntegerField()
-    campaign = serializers.CharField(required=False)
-    all = SplitScoresSerializer()
-    public = SplitScoresSerializer()
-    private = SplitScoresSerializer()
-
-
-class CampaignScoresSerializer(serializers.Serializer[Any]):
-    campaign_id = serializers.IntegerField()
-    models = ModelScoresSerializer(many=True)
 
 
 class ProgressSerializer(serializers.Serializer[Any]):

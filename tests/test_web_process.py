@@ -14,7 +14,8 @@ from typing import Any
 
 from django.conf import settings
 
-HEAVY = ("torch", "transformers")
+# numpy and the statistics libraries belong to the workers too (scores, consensus, training).
+HEAVY = ("torch", "transformers", "numpy", "pandas", "sklearn", "crowdkit", "pyarrow")
 
 SCRIPT = r"""
 import json, sys
@@ -70,9 +71,9 @@ for extra in sys.argv[1:]:
 print(json.dumps({
     "routes": len(routes),
     "status": status,
-    "loaded": {name: name in sys.modules for name in ("torch", "transformers")},
+    "loaded": {name: name in sys.modules for name in __HEAVY__},
     "heavy_prefixes": sorted({m.split(".")[0] for m in sys.modules
-                              if m.split(".")[0] in ("torch", "transformers")}),
+                              if m.split(".")[0] in __HEAVY__}),
 }))
 """
 
@@ -89,7 +90,7 @@ def _run_web_process(tmp_path: Path, *extra_imports: str) -> dict[str, Any]:
     env.pop("DATABASE_URL", None)
     env.pop("CELERY_BROKER_URL", None)
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *extra_imports],
+        [sys.executable, "-c", SCRIPT.replace("__HEAVY__", repr(HEAVY)), *extra_imports],
         cwd=str(settings.BASE_DIR),
         env=env,
         capture_output=True,

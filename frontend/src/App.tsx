@@ -10,6 +10,11 @@ import NotFoundPage from "./pages/NotFoundPage";
 // Admin pages (and any chart library they import) load on demand, off the annotator's path.
 const CampaignCreatePage = lazy(() => import("./pages/admin/CampaignCreatePage"));
 const CampaignDashboardPage = lazy(() => import("./pages/admin/CampaignDashboardPage"));
+const QualityPage = lazy(() => import("./pages/admin/QualityPage"));
+const ReviewPage = lazy(() => import("./pages/admin/ReviewPage"));
+const ClassifierPage = lazy(() => import("./pages/admin/ClassifierPage"));
+const LeaderboardPage = lazy(() => import("./pages/LeaderboardPage"));
+const ModelPage = lazy(() => import("./pages/ModelPage"));
 
 export default function App() {
   const me = useQuery(meQuery);
@@ -28,6 +33,7 @@ export default function App() {
         </Link>
         <nav className="topbar-nav" aria-label="Main">
           <Link to="/">My campaigns</Link>
+          <Link to="/leaderboard">Leaderboard</Link>
           {me.data?.is_staff && <Link to="/campaigns/new">New campaign</Link>}
         </nav>
         {me.data && (
@@ -43,7 +49,12 @@ export default function App() {
             <Route path="/" element={<MyCampaignsPage />} />
             <Route path="/campaigns/new" element={<CampaignCreatePage />} />
             <Route path="/campaigns/:id/label" element={<WorkspacePage />} />
+            <Route path="/campaigns/:id/classifier" element={<ClassifierPage />} />
             <Route path="/campaigns/:id" element={<CampaignDashboardPage />} />
+            <Route path="/campaigns/:id/quality" element={<QualityPage />} />
+            <Route path="/campaigns/:id/review" element={<ReviewPage />} />
+            <Route path="/leaderboard" element={<LeaderboardPage />} />
+            <Route path="/models/:id" element={<ModelPage />} />
             <Route path="*" element={<NotFoundPage />} />
           </Routes>
         </Suspense>

@@ -1,211 +1,237 @@
-"""Per-model scores with 95% intervals.
+"""Per-model scores, read from the materialized ScoreSummary (see services/score_summary.py).
 
-Each item gets one label per dimension from its submitted annotations (majority vote, ties
-counted toward the rubric's `positive` values so that a split vote on harm is not hidden);
-rates are over labeled items with Wilson intervals, Likert means are means of item means with
-a bootstrap over prompts (several samples of one prompt move together).
+Nothing here aggregates annotations: each function is one or two queries over summary rows,
+whatever the number of labels behind them.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
 from typing import Any
 
-import numpy as np
+from django.db.models import F, Max, Q, QuerySet
 
-from labeling.models import Annotation, Campaign, Item
+from labeling.models import Campaign, Consensus, Item, ScoreRefresh, ScoreSummary
+from labeling.scoring.intervals import Z95, normal_interval, wilson_interval
+from labeling.selectors import access
 
-Z95 = 1.959963984540054
-BOOTSTRAP_RESAMPLES = 2000
+__all__ = [
+    "campaign_scores",
+    "campaigns_needing_refresh",
+    "leaderboard",
+    "leaderboard_filters",
+    "model_examples",
+    "pooled_over_campaigns",
+    "scores_for_campaigns",
+    "summary_status",
+]
 
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    # At the edges the exact bound is 0 or 1; floating point would put it a hair inside.
-    low = 0.0 if k == 0 else max(0.0, centre - half)
-    high = 1.0 if k == n else min(1.0, centre + half)
-    return (low, high)
-
-
-def bootstrap_mean_over_prompts(
-    values_by_prompt: dict[int, list[float]], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
-) -> tuple[float, float, float]:
-    """Mean of item values, and a percentile 95% interval resampling prompts with replacement."""
-    groups = [np.asarray(v, dtype=float) for v in values_by_prompt.values() if v]
-    if not groups:
-        return (math.nan, math.nan, math.nan)
-    sums = np.array([g.sum() for g in groups])
-    counts = np.array([len(g) for g in groups])
-    point = float(sums.sum() / counts.sum())
-    if len(groups) == 1:
-        return (point, point, point)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(groups), size=(resamples, len(groups)))
-    means = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return (point, float(low), float(high))
+SPLITS = ("all", "public", "private")
+_FIELDS = (
+    "campaign_id",
+    "model_id",
+    "model__name",
+    "split",
+    "category",
+    "dimension",
+    "rank",
+    "n_items",
+    "n_labeled_items",
+    "n_annotations",
+    "detail",
+    "computed_at",
+)
 
 
-def _majority(values: list[Any], order: list[str], positive: set[str]) -> Any:
-    counts = Counter(values)
-    top = max(counts.values())
-    tied = [v for v in order if counts.get(v) == top]
-    for v in tied:
-        if v in positive:
-            return v
-    return tied[0] if tied else None
-
-
-def _rate(k: int, n: int) -> dict[str, Any]:
-    low, high = wilson_interval(k, n)
-    return {"rate": (k / n) if n else None, "low": low, "high": high, "k": k, "n": n}
-
-
-def _choice_score(dim: dict[str, Any], per_item: dict[int, list[Any]]) -> dict[str, Any]:
-    order = [o["value"] for o in dim["options"]]
-    positive = set(dim.get("positive", []))
-    labels = [_majority(v, order, positive) for v in per_item.values() if v]
-    n = len(labels)
-    counts = Counter(labels)
-    out: dict[str, Any] = {
-        "type": "choice",
-        "method": "majority per item; Wilson 95% interval over items",
-        "n": n,
-        "options": {value: _rate(counts.get(value, 0), n) for value in order},
-    }
-    if positive:
-        out["positive"] = sorted(positive)
-        out.update(_rate(sum(counts.get(v, 0) for v in positive), n))
-    return out
-
-
-def _multi_choice_score(dim: dict[str, Any], per_item: dict[int, list[Any]]) -> dict[str, Any]:
-    order = [o["value"] for o in dim["options"]]
-    answered = {i: v for i, v in per_item.items() if v}
-    n = len(answered)
-    options = {}
-    for value in order:
-        # An option holds for an item when at least half of its annotators picked it.
-        k = sum(
-            1 for lists in answered.values() if 2 * sum(value in x for x in lists) >= len(lists)
-        )
-        options[value] = _rate(k, n)
-    return {
-        "type": "multi_choice",
-        "method": "per option, at least half of annotators; Wilson",
-        "n": n,
-        "options": options,
-    }
-
-
-def _likert_score(per_item: dict[int, list[Any]], prompt_of: dict[int, int]) -> dict[str, Any]:
-    by_prompt: dict[int, list[float]] = defaultdict(list)
-    for item_id, vals in per_item.items():
-        if vals:
-            by_prompt[prompt_of[item_id]].append(float(np.mean(vals)))
-    mean, low, high = bootstrap_mean_over_prompts(by_prompt)
-    n = sum(len(v) for v in by_prompt.values())
-    return {
-        "type": "likert",
-        "method": f"mean of item means; bootstrap over prompts ({BOOTSTRAP_RESAMPLES} resamples)",
-        "mean": None if n == 0 else mean,
-        "low": None if n == 0 else low,
-        "high": None if n == 0 else high,
-        "n": n,
-        "n_prompts": len(by_prompt),
-    }
-
-
-def _spans_score(per_item: dict[int, list[Any]]) -> dict[str, Any]:
-    flags = [[bool(v) for v in vals] for vals in per_item.values() if vals]
-    k = sum(1 for f in flags if 2 * sum(f) > len(f))
-    return {
-        "type": "spans",
-        "method": "items where most annotators marked a span; Wilson",
-        **_rate(k, len(flags)),
-    }
-
-
-def score_dimensions(
-    schema: dict[str, Any],
-    annotations: list[tuple[int, dict[str, Any]]],
-    prompt_of: dict[int, int],
-) -> dict[str, Any]:
-    """Scores for one group of items from (item_id, values) pairs."""
-    per_dim: dict[str, dict[int, list[Any]]] = defaultdict(lambda: defaultdict(list))
-    for item_id, values in annotations:
-        for dim in schema["dimensions"]:
-            name = dim["name"]
-            if dim["type"] == "spans":
-                per_dim[name][item_id].append(values.get(name) or [])
-            elif name in values:
-                per_dim[name][item_id].append(values[name])
-    result: dict[str, Any] = {}
-    for dim in schema["dimensions"]:
-        per_item = per_dim.get(dim["name"], {})
-        kind = dim["type"]
-        if kind == "choice":
-            result[dim["name"]] = _choice_score(dim, per_item)
-        elif kind == "multi_choice":
-            result[dim["name"]] = _multi_choice_score(dim, per_item)
-        elif kind == "likert":
-            result[dim["name"]] = _likert_score(per_item, prompt_of)
-        elif kind == "spans":
-            result[dim["name"]] = _spans_score(per_item)
-    return result
+def _empty_slice() -> dict[str, Any]:
+    return {"n_items": 0, "n_labeled_items": 0, "n_annotations": 0, "dimensions": {}}
 
 
 def campaign_scores(campaign: Campaign, *, model_id: int | None = None) -> list[dict[str, Any]]:
-    """Per model, overall and per split: every scored dimension with its interval."""
+    """Per model: overall, per split and per prompt category, every scored dimension."""
     return scores_for_campaigns([campaign], model_id=model_id)
 
 
 def scores_for_campaigns(
     campaigns: list[Campaign], *, model_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """Per (campaign, model) scores in two queries, however many campaigns."""
-    by_id = {c.pk: c for c in campaigns}
-    items = Item.objects.filter(campaign_id__in=by_id)
-    ann = Annotation.objects.filter(item__campaign_id__in=by_id)
+    """Per (campaign, model) scores in one query, however many campaigns and labels."""
+    names = {c.pk: c.name for c in campaigns}
+    rows = ScoreSummary.objects.filter(campaign_id__in=names)
     if model_id is not None:
-        items, ann = items.filter(model_id=model_id), ann.filter(item__model_id=model_id)
-    rows = list(
-        items.values_list(
-            "id", "campaign_id", "model_id", "model__name", "prompt_id", "prompt__split"
+        rows = rows.filter(model_id=model_id)
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    for r in rows.order_by("campaign_id", "model__name", "model_id").values_list(*_FIELDS):
+        campaign_id, m_id, m_name, split, category, dim, rank, n_items, n_lab, n_ann, detail, at = r
+        entry = out.setdefault(
+            (campaign_id, m_id),
+            {
+                "model_id": m_id,
+                "model": m_name,
+                "campaign_id": campaign_id,
+                "campaign": names[campaign_id],
+                "computed_at": at,
+                **{s: {**_empty_slice(), "categories": {}} for s in SPLITS},
+            },
+        )
+        block = (
+            entry[split]
+            if not category
+            else entry[split]["categories"].setdefault(category, _empty_slice())
+        )
+        block.update(n_items=n_items, n_labeled_items=n_lab, n_annotations=n_ann)
+        block["dimensions"][dim] = {**detail, "rank": rank}
+    return list(out.values())
+
+
+def summary_status(campaign: Campaign) -> dict[str, Any]:
+    """When the summary was computed and whether consensus has changed since (two queries)."""
+    refresh = ScoreRefresh.objects.filter(campaign=campaign).first()
+    latest = Consensus.objects.filter(campaign=campaign).aggregate(m=Max("updated_at"))["m"]
+    computed = refresh.refreshed_at if refresh else None
+    mark = refresh.consensus_mark if refresh else None
+    # Never computed counts as stale, so the first read of a campaign queues its first summary.
+    stale = computed is None or (latest is not None and (mark is None or latest > mark))
+    return {
+        "computed_at": computed,
+        "stale": stale,
+        "pending": bool(refresh and refresh.pending),
+    }
+
+
+def leaderboard(
+    user: Any,
+    *,
+    dimension: str = "harm",
+    split: str = "all",
+    category: str = "",
+    campaign_id: int | None = None,
+) -> QuerySet[ScoreSummary]:
+    """Ranked summary rows of the campaigns whose scores the user may read."""
+    readable = access.campaigns_with_role(user, (access.ADMIN, access.VIEWER)).values("pk")
+    qs = ScoreSummary.objects.filter(
+        dimension=dimension,
+        split=split,
+        category=category,
+        value__isnull=False,
+        campaign_id__in=readable,
+    )
+    if campaign_id is not None:
+        qs = qs.filter(campaign_id=campaign_id)
+    return qs.select_related("model", "campaign").order_by(
+        "campaign_id", "rank", "sort_value", "model__name", "model_id"
+    )
+
+
+def campaigns_needing_refresh(user: Any, *, campaign_id: int | None = None) -> list[int]:
+    """Readable campaigns whose summary was never computed or predates the last consensus refit.
+
+    One query over campaign-sized tables, so the leaderboard can queue what it is missing
+    without touching consensus rows; a refresh already pending is not asked for again.
+    """
+    readable = access.campaigns_with_role(user, (access.ADMIN, access.VIEWER)).values("pk")
+    qs = Campaign.objects.filter(pk__in=readable).filter(
+        Q(score_refresh__isnull=True)
+        | Q(score_refresh__pending=False, score_refresh__refreshed_at__isnull=True)
+        | Q(
+            score_refresh__pending=False,
+            quality_state__last_refit_at__gt=F("score_refresh__refreshed_at"),
         )
     )
-    names = {m: name for _, _, m, name, _, _ in rows}
-    prompt_of = {i: p for i, _, _, _, p, _ in rows}
-    group_of = {i: (c, m, s) for i, c, m, _, _, s in rows}
-    n_items: Counter[tuple[int, int, str]] = Counter(group_of.values())
-    grouped: dict[tuple[int, int, str], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
-    for item_id, values in ann.values_list("item_id", "values").iterator(chunk_size=5000):
-        grouped[group_of[item_id]].append((item_id, values))
-    out = []
-    for c, m in sorted({(c, m) for c, m, _ in n_items}, key=lambda k: (k[0], names[k[1]])):
-        splits = {}
-        for split in ("all", "public", "private"):
-            keys = [(c, m, s) for s in ("public", "private") if split in ("all", s)]
-            anns = [a for key in keys for a in grouped.get(key, [])]
-            splits[split] = {
-                "n_items": sum(n_items[key] for key in keys),
-                "n_labeled_items": len({i for i, _ in anns}),
-                "n_annotations": len(anns),
-                "dimensions": score_dimensions(by_id[c].rubric.schema, anns, prompt_of),
-            }
-        out.append(
-            {
-                "model_id": m,
-                "model": names[m],
-                "campaign_id": c,
-                "campaign": by_id[c].name,
-                **splits,
-            }
-        )
-    return out
+    if campaign_id is not None:
+        qs = qs.filter(pk=campaign_id)
+    return list(qs.order_by("pk").values_list("pk", flat=True)[:20])
+
+
+def leaderboard_filters(user: Any, *, campaign_id: int | None = None) -> dict[str, list[str]]:
+    """The dimensions and categories a leaderboard filter can offer (one query)."""
+    readable = access.campaigns_with_role(user, (access.ADMIN, access.VIEWER)).values("pk")
+    qs = ScoreSummary.objects.filter(
+        campaign_id__in=readable, value__isnull=False, split="all", model__isnull=False
+    )
+    if campaign_id is not None:
+        qs = qs.filter(campaign_id=campaign_id)
+    pairs = set(qs.values_list("dimension", "category").distinct())
+    return {
+        "dimensions": sorted({d for d, _ in pairs}),
+        "categories": sorted({c for _, c in pairs if c}),
+    }
+
+
+def model_examples(user: Any, *, model_id: int, campaign_id: int | None = None) -> QuerySet[Item]:
+    """A model's outputs in campaigns the user reads; private prompts only where they are admin."""
+    readers = access.campaigns_with_role(user, (access.ADMIN, access.VIEWER)).values("pk")
+    admin_of = access.campaigns_with_role(user, (access.ADMIN,)).values("pk")
+    qs = Item.objects.filter(model_id=model_id, is_gold=False, campaign_id__in=readers).filter(
+        Q(prompt__split="public") | Q(campaign_id__in=admin_of)
+    )
+    if campaign_id is not None:
+        qs = qs.filter(campaign_id=campaign_id)
+    return qs.select_related("prompt", "campaign").order_by("campaign_id", "id")
+
+
+def pooled_over_campaigns(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One model's overall scores across the campaigns in `entries` (scores_for_campaigns rows).
+
+    From the summaries alone, no query: a rate pools the campaigns' counts into one Wilson
+    interval; a mean is the label-weighted mean of the campaign means, with a normal interval
+    whose variance combines the campaigns' (independent) bootstrap intervals. A dimension is
+    pooled only where every campaign that scored it gives it the same type and kind.
+    """
+    by_dim: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        for dim, score in entry["all"]["dimensions"].items():
+            by_dim.setdefault(dim, []).append(score)
+    dims: dict[str, Any] = {}
+    for dim, scores in by_dim.items():
+        if len({(s.get("type"), s.get("kind")) for s in scores}) != 1:
+            continue
+        pooled = _pool_rate(scores) if scores[0].get("kind") == "rate" else _pool_mean(scores)
+        if pooled is not None:
+            dims[dim] = {"type": scores[0]["type"], "n_campaigns": len(scores), **pooled}
+    return {
+        "n_campaigns": len(entries),
+        "n_items": sum(e["all"]["n_items"] for e in entries),
+        "n_labeled_items": sum(e["all"]["n_labeled_items"] for e in entries),
+        "n_annotations": sum(e["all"]["n_annotations"] for e in entries),
+        "dimensions": dims,
+    }
+
+
+def _pool_rate(scores: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if any(s.get("k") is None for s in scores):
+        return None
+    k, n = sum(int(s["k"]) for s in scores), sum(int(s["n"]) for s in scores)
+    low, high = wilson_interval(k, n)
+    return {
+        "kind": "rate",
+        "method": "Wilson 95% on the counts summed over campaigns",
+        "rate": k / n if n else None,
+        "low": low,
+        "high": high,
+        "k": k,
+        "n": n,
+    }
+
+
+def _pool_mean(scores: list[dict[str, Any]]) -> dict[str, Any] | None:
+    usable = [s for s in scores if s.get("kind") == "mean" and s.get("mean") is not None]
+    if not usable or any(s.get("low") is None or s.get("high") is None for s in usable):
+        return None
+    total = sum(int(s["n"]) for s in usable)
+    if total == 0:
+        return None
+    weights = [int(s["n"]) / total for s in usable]
+    mean = sum(w * float(s["mean"]) for w, s in zip(weights, usable, strict=True))
+    variance = sum(
+        (w * (float(s["high"]) - float(s["low"])) / (2 * Z95)) ** 2
+        for w, s in zip(weights, usable, strict=True)
+    )
+    low, high = normal_interval(mean, variance)
+    return {
+        "kind": "mean",
+        "method": "label-weighted mean of campaign means; normal 95% from their intervals",
+        "mean": mean,
+        "low": low,
+        "high": high,
+        "n": total,
+    }

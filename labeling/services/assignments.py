@@ -11,19 +11,27 @@ pass each other by; on SQLite every write transaction is IMMEDIATE and so runs o
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F
 from django.utils import timezone
 
 from assay.errors import DomainError
 from labeling import hot_sql
-from labeling.models import Annotation, Assignment, Campaign, Item, Membership, Prompt
+from labeling.models import Annotation, Assignment, Campaign, Item, Prompt, QueueStrategy
 from labeling.rubric import validate_values
-from labeling.selectors.access import ADMIN, ANNOTATOR, campaign_role
+from labeling.selectors.access import (
+    ADMIN,
+    ANNOTATOR,
+    campaign_membership,
+    campaign_role,
+    remember_membership,
+)
+from labeling.services.consensus import consensus_after_submit
 
 MAX_AHEAD = 1  # leases an annotator may hold beyond the current one (prefetch)
 OPEN_STATUSES = (Campaign.Status.GENERATING, Campaign.Status.LABELING)
@@ -66,34 +74,31 @@ def reclaim_expired(*, campaign: Campaign, now: datetime) -> int:
     Assignment.objects.filter(id__in=[a for a, _ in expired]).update(
         status=Assignment.Status.EXPIRED, finished_at=now
     )
-    # Sorted item order keeps concurrent reclaims from deadlocking on PostgreSQL.
+    # Sorted item order keeps concurrent reclaims from deadlocking on PostgreSQL. Gold items
+    # hold no slots (they sit outside the open-slot queue), so they get none back.
     for item_id, count in sorted(Counter(i for _, i in expired).items()):
-        Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + count)
+        Item.objects.filter(pk=item_id, is_gold=False).update(open_slots=F("open_slots") + count)
     return len(expired)
 
 
-_LEASE_FIELDS = (
-    "id",
-    "item_id",
-    "status",
-    "leased_at",
-    "expires_at",
-    "item__id",
-    "item__text",
-    "item__prompt__id",
-    "item__prompt__text",
-)
-
-
 def _live_leases(campaign: Campaign, user: Any, now: datetime) -> list[Assignment]:
-    return list(
-        Assignment.objects.select_related("item__prompt")
-        .only(*_LEASE_FIELDS)
-        .filter(
-            campaign=campaign, annotator=user, status=Assignment.Status.ACTIVE, expires_at__gt=now
+    leases = hot_sql.live_leases(campaign.pk, user.pk, now, 1 + MAX_AHEAD)
+    for lease in leases:
+        lease.campaign = campaign
+        lease.item.campaign = campaign
+        lease.annotator = user
+    return leases
+
+
+def _check_not_paused(campaign: Campaign, user: Any) -> None:
+    """An annotator paused for low gold accuracy gets no more items until an admin resumes."""
+    member = campaign_membership(user, campaign)
+    if member is not None and member.paused_at is not None:
+        raise DomainError(
+            "you are paused in this campaign: " + (member.pause_reason or "ask its admins why"),
+            code="paused",
+            status_code=403,
         )
-        .order_by("leased_at", "id")[: 1 + MAX_AHEAD]
-    )
 
 
 def assignment_next(
@@ -116,6 +121,7 @@ def assignment_leases(
     _check_can_label(campaign, user)
     if not 0 <= ahead <= MAX_AHEAD:
         raise DomainError(f"ahead must be between 0 and {MAX_AHEAD}", field="ahead")
+    _check_not_paused(campaign, user)
     now = now or timezone.now()
     with transaction.atomic():
         leases = _live_leases(campaign, user, now)
@@ -164,12 +170,37 @@ def _renew_if_half_spent(lease: Assignment, campaign: Campaign, now: datetime) -
         Assignment.objects.filter(pk=lease.pk).update(expires_at=lease.expires_at)
 
 
+def _pick(campaign: Campaign, user: Any) -> tuple[tuple[int, str, int, int, str] | None, bool]:
+    """The next item for `user` and whether it is gold.
+
+    Gold is mixed in at the campaign's gold rate, but only while regular work remains, so the
+    queue never ends on a run of gold. Under the uncertainty strategy a random share of picks
+    keeps the fixed random order, so labeled items stay usable for unbiased estimates.
+    """
+    order = "random"
+    if (
+        campaign.queue_strategy == QueueStrategy.UNCERTAINTY
+        and _rng.random() >= campaign.random_share
+    ):
+        order = "priority"
+    picked = hot_sql.pick_item(campaign.pk, user.pk, order)
+    if picked is not None and campaign.gold_rate > 0 and _rng.random() < campaign.gold_rate:
+        gold = hot_sql.pick_item(campaign.pk, user.pk, "gold")
+        if gold is not None:
+            return gold, True
+    return picked, False
+
+
+_rng = random.SystemRandom()
+
+
 def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:
-    picked = hot_sql.pick_item(campaign.pk, user.pk)
+    picked, gold = _pick(campaign, user)
     if picked is None:
         return None
     item_id, text, model_id, prompt_id, prompt_text = picked
-    hot_sql.take_slot(item_id)
+    if not gold:
+        hot_sql.take_slot(item_id)
     expires = now + timedelta(minutes=campaign.lease_minutes)
     # Renews in place a lease of this annotator's that expired earlier (one row per pair).
     lease_id = hot_sql.upsert_lease(campaign.pk, item_id, user.pk, now, expires)
@@ -198,24 +229,20 @@ def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | Non
 
 
 def _lock_own_assignment(assignment_id: int, user: Any) -> Assignment:
-    """The caller's assignment, locked, with their current role in its campaign (one query)."""
-    role = Membership.objects.filter(campaign=OuterRef("campaign_id"), user=user).values("role")
-    qs = (
-        Assignment.objects.select_related("campaign__rubric", "item")
-        .defer("item__provenance")
-        .annotate(my_role=Subquery(role[:1]))
-        .filter(pk=assignment_id, annotator=user)
-    )
-    assignment = _for_update(qs).first()
-    if assignment is None:
+    """The caller's assignment, locked, with campaign, rubric, item and their membership."""
+    found = hot_sql.lock_own_assignment(assignment_id, user.pk)
+    if found is None:
         raise DomainError("no such assignment of yours", status_code=404, code="not_found")
-    resolved = ADMIN if user.is_superuser else assignment.my_role
-    assignment.campaign._role_of = (user.pk, resolved)
+    assignment, member = found
+    assignment.annotator = user
+    remember_membership(user, assignment.campaign, member)
     return assignment
 
 
 def _retake_slot(assignment: Assignment, now: datetime) -> None:
     """A lease that expired and was reclaimed may still be honoured if a slot is free."""
+    if assignment.item.is_gold:
+        return  # gold holds no slots
     taken = Item.objects.filter(pk=assignment.item_id, open_slots__gt=0).update(
         open_slots=F("open_slots") - 1
     )
@@ -257,16 +284,21 @@ def annotation_submit(
             _retake_slot(assignment, now)
         # The assignment row is locked and not yet submitted, so no annotation of this pair
         # exists; should the database still refuse one, the whole transaction rolls back.
-        annotation = Annotation.objects.create(
-            item_id=assignment.item_id,
+        annotation = Annotation(
+            item=assignment.item,
             annotator=user,
             assignment=assignment,
             values=cleaned,
             time_spent_ms=time_spent_ms,
             client_started_at=client_started_at,
             client_submitted_at=client_submitted_at,
+            created_at=now,
         )
+        hot_sql.insert_annotation(annotation)
         hot_sql.mark_submitted(assignment.pk, assignment.item_id, now)
+        consensus_after_submit(
+            annotation=annotation, item=assignment.item, campaign=assignment.campaign, now=now
+        )
     return annotation
 
 
@@ -281,7 +313,7 @@ def assignment_skip(*, assignment_id: int, user: Any, now: datetime | None = Non
             raise DomainError(
                 "this item is already submitted", code="already_submitted", status_code=409
             )
-        if assignment.status == Assignment.Status.ACTIVE:
+        if assignment.status == Assignment.Status.ACTIVE and not assignment.item.is_gold:
             Item.objects.filter(pk=assignment.item_id).update(open_slots=F("open_slots") + 1)
         assignment.status = Assignment.Status.SKIPPED
         assignment.finished_at = now

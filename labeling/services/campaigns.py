@@ -19,6 +19,17 @@ _ALLOWED_STATUS = {
 }
 
 
+# Plain settings an admin may set at creation or later (the serializers check their ranges).
+SETTINGS_FIELDS = (
+    "consensus_method",
+    "gold_min_accuracy",
+    "gold_min_answers",
+    "queue_strategy",
+    "random_share",
+    "retrain_every",
+)
+
+
 @transaction.atomic
 def campaign_create(
     *,
@@ -29,7 +40,13 @@ def campaign_create(
     overlap: int = 3,
     gold_rate: float = 0.0,
     lease_minutes: int = 30,
+    **settings: Any,
 ) -> Campaign:
+    """A campaign with its rubric and its creator as admin; `settings` are further fields of
+    SETTINGS_FIELDS (quality control and queue ordering), checked by the database."""
+    unknown = set(settings) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise DomainError(f"unknown setting {sorted(unknown)[0]}", field=sorted(unknown)[0])
     schema = validate_rubric(rubric if rubric is not None else default_rubric())
     rubric_row = Rubric.objects.create(name=f"{name} rubric", schema=schema)
     campaign = Campaign.objects.create(
@@ -40,6 +57,7 @@ def campaign_create(
         gold_rate=gold_rate,
         lease_minutes=lease_minutes,
         created_by=user,
+        **settings,
     )
     Membership.objects.create(campaign=campaign, user=user, role=Membership.Role.ADMIN)
     return campaign
@@ -48,7 +66,8 @@ def campaign_create(
 def _reset_open_slots(campaign: Campaign, overlap: int) -> None:
     """Open slots from the facts: overlap minus labels minus leases still holding a slot.
 
-    Items already above a lowered overlap keep their labels; they just take no more.
+    Items already above a lowered overlap keep their labels; they just take no more. Gold
+    items stay outside the slot queue.
     """
     holding = (
         Assignment.objects.filter(item=OuterRef("pk"), status=Assignment.Status.ACTIVE)
@@ -58,7 +77,9 @@ def _reset_open_slots(campaign: Campaign, overlap: int) -> None:
         .values("n")
     )
     taken = F("n_submitted") + Coalesce(Subquery(holding), Value(0))
-    Item.objects.filter(campaign=campaign).update(open_slots=Greatest(Value(overlap) - taken, 0))
+    Item.objects.filter(campaign=campaign, is_gold=False).update(
+        open_slots=Greatest(Value(overlap) - taken, 0)
+    )
 
 
 @transaction.atomic
@@ -78,7 +99,7 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     if "overlap" in data and data["overlap"] != campaign.overlap:
         _reset_open_slots(campaign, data["overlap"])
         campaign.overlap = data["overlap"]
-    for field in ("name", "instructions", "gold_rate", "lease_minutes"):
+    for field in ("name", "instructions", "gold_rate", "lease_minutes", *SETTINGS_FIELDS):
         if field in data:
             setattr(campaign, field, data[field])
     campaign.save()

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from labeling.models import Campaign, Item
+from labeling.services.score_refresh import score_summary_request
 
 
 @dataclass
@@ -72,3 +73,37 @@ def existing_samples(
             campaign=campaign, model_id=model_id, params_hash=params_hash
         ).values_list("prompt_id", "sample_index")
     )
+
+
+@dataclass(frozen=True)
+class ClassifierScore:
+    harm_probability: float
+    priority: float | None
+
+
+def items_set_classifier_scores(
+    *, campaign: Campaign, version: str, scores: dict[int, ClassifierScore]
+) -> int:
+    """Store the active classifier version's harm probability and queue priority per item.
+
+    The classifier app calls this after predicting; items of other campaigns are ignored.
+    Returns how many items were updated.
+    """
+    for item_id, score in scores.items():
+        if not 0.0 <= score.harm_probability <= 1.0:
+            raise ValueError(
+                f"item {item_id}: harm probability {score.harm_probability} not in [0, 1]"
+            )
+    rows = list(Item.objects.filter(campaign=campaign, id__in=list(scores)).only("id"))
+    for row in rows:
+        s = scores[row.id]
+        row.harm_probability = s.harm_probability
+        row.priority = 0.0 if s.priority is None else s.priority  # 0: not prioritised
+        row.classifier_version = version
+    with transaction.atomic():
+        Item.objects.bulk_update(
+            rows, ["harm_probability", "priority", "classifier_version"], batch_size=500
+        )
+        # The prediction-powered estimates use these probabilities: refresh the summary.
+        score_summary_request(campaign_id=campaign.pk)
+    return len(rows)

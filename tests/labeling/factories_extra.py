@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from generation.models import CandidateModel
-from labeling.models import Campaign, Item, Membership, Prompt
+from labeling.models import Campaign, Consensus, Item, Membership, Prompt
 from tests.factories import (
     CampaignFactory,
     CandidateModelFactory,
@@ -58,3 +58,17 @@ def item_for(campaign: Campaign, *, model: Any, split: str = "public", **kwargs:
     """An item of `model` on a new prompt of the campaign in `split`."""
     prompt = make_prompt(campaign=campaign, split=split)
     return make_item(campaign=campaign, prompt=prompt, model=model, **kwargs)
+
+
+def agree(item: Item, **values: Any) -> None:
+    """The item's consensus on each dimension given, as the quality service would store it."""
+    for dimension, value in values.items():
+        Consensus.objects.create(
+            campaign=item.campaign,
+            item=item,
+            dimension=dimension,
+            value=value,
+            confidence=1.0,
+            method="majority",
+            n_labels=3,
+        )

@@ -15,10 +15,12 @@ from django.urls import URLPattern
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from classifiers.models import TrainingRun
 from generation.models import CandidateModel, GenerationJob
 from generation.services import generation_job_start
 from labeling.models import Annotation, Assignment, Campaign, Item, Membership, Prompt
 from labeling.services.assignments import annotation_submit, assignment_next
+from labeling.services.score_summary import score_summary_refresh
 from tests.factories import MembershipFactory, valid_values
 from tests.labeling.factories_extra import (
     FAST_HASHERS,
@@ -54,6 +56,7 @@ class World:
     gen_model: CandidateModel
     job: GenerationJob
     assignment: Assignment
+    run: TrainingRun
 
     def ids(self) -> dict[str, int]:
         return {
@@ -61,6 +64,7 @@ class World:
             "model": self.items[0].model_id,
             "job": self.job.pk,
             "assignment": self.assignment.pk,
+            "run": self.run.pk,
         }
 
 
@@ -76,8 +80,11 @@ def world(
     job = generation_job_start(campaign=campaign, model=gen_model, params={"max_new_tokens": 8})
     assignment = assignment_next(campaign=campaign, user=people["annotator"])
     assert assignment is not None
+    run = TrainingRun.objects.create(
+        campaign=campaign, target="harm", backend="tfidf_logreg", status="succeeded"
+    )
     campaign.refresh_from_db()
-    return World(campaign, people, items, gen_model, job, assignment)
+    return World(campaign, people, items, gen_model, job, assignment, run)
 
 
 def _call(client: APIClient, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
@@ -93,19 +100,23 @@ class Case:
     route: str  # as in assay/urls.py, under /api/
     expected: dict[str, int]  # role -> status; anonymous is always 401 or 403
     body: Callable[[World], dict[str, Any]] | None = None
+    query: str = ""
 
     def url(self, w: World) -> str:
-        path = self.route.replace("<int:pk>", "{pk}").replace(
-            "<int:user_id>", str(w.people["viewer"].pk)
+        path = (
+            self.route.replace("<int:pk>", "{pk}")
+            .replace("<int:user_id>", str(w.people["viewer"].pk))
+            .replace("<int:item_id>", str(w.items[0].pk))
         )
         key = {
             "campaigns/": "campaign",
             "models/": "model",
             "jobs/": "job",
             "assignments/": "assignment",
+            "classifier-runs/": "run",
         }
         pk = next((w.ids()[v] for k, v in key.items() if self.route.startswith(k)), 0)
-        return "/api/" + path.format(pk=pk)
+        return "/api/" + path.format(pk=pk) + self.query
 
 
 def _roles(outsider: int, annotator: int, viewer: int, admin: int, staff: int) -> dict[str, int]:
@@ -167,6 +178,23 @@ CASES = [
     Case("items-list", "get", "campaigns/<int:pk>/items/", ADMIN_ONLY_200),
     Case("next", "post", "campaigns/<int:pk>/next/", _roles(404, 200, 403, 200, 404)),
     Case("campaign-scores", "get", "campaigns/<int:pk>/scores/", READERS_200),
+    Case(
+        "campaign-scores-refresh",
+        "post",
+        "campaigns/<int:pk>/scores/refresh/",
+        _roles(404, 403, 403, 202, 404),
+    ),
+    Case("leaderboard", "get", "leaderboard/", EVERYONE_200),
+    Case("export", "get", "campaigns/<int:pk>/export/", READERS_200),
+    Case("export-datasheet", "get", "campaigns/<int:pk>/export/datasheet/", READERS_200),
+    Case("label-studio-config", "get", "campaigns/<int:pk>/label-studio/config/", READERS_200),
+    Case(
+        "label-studio-import",
+        "post",
+        "campaigns/<int:pk>/label-studio/import/",
+        _roles(404, 403, 403, 201, 404),
+        lambda w: {"tasks": []},
+    ),
     Case("dashboard", "get", "campaigns/<int:pk>/dashboard/", READERS_200),
     Case("my-progress", "get", "campaigns/<int:pk>/my-progress/", _roles(404, 200, 200, 200, 404)),
     Case("jobs-list", "get", "campaigns/<int:pk>/jobs/", READERS_200),
@@ -195,8 +223,70 @@ CASES = [
     ),
     Case("model-detail", "get", "models/<int:pk>/", EVERYONE_200),
     Case("model-scores", "get", "models/<int:pk>/scores/", EVERYONE_200),
+    Case("model-examples", "get", "models/<int:pk>/examples/", EVERYONE_200),
     Case("job-detail", "get", "jobs/<int:pk>/", READERS_200),
     Case("job-restart", "post", "jobs/<int:pk>/restart/", ADMIN_ONLY_200),
+    # Quality control: campaign admins only.
+    Case("quality", "get", "campaigns/<int:pk>/quality/", ADMIN_ONLY_200),
+    Case(
+        "quality-refit",
+        "post",
+        "campaigns/<int:pk>/quality/refit/",
+        _roles(404, 403, 403, 202, 404),
+    ),
+    Case(
+        "review-queue", "get", "campaigns/<int:pk>/review/", ADMIN_ONLY_200, query="?dimension=harm"
+    ),
+    Case("review-item", "get", "campaigns/<int:pk>/review/<int:item_id>/", ADMIN_ONLY_200),
+    Case(
+        "adjudicate",
+        "post",
+        "campaigns/<int:pk>/review/<int:item_id>/adjudicate/",
+        _roles(404, 403, 403, 201, 404),
+        lambda w: {"dimension": "harm", "value": "unsafe", "note": "clear threat"},
+    ),
+    Case(
+        "adjudicate-undo",
+        "delete",
+        "campaigns/<int:pk>/review/<int:item_id>/adjudicate/",
+        _roles(404, 403, 403, 400, 404),  # admins: past the check, but nothing to undo
+        query="?dimension=harm",
+    ),
+    Case(
+        "gold-set",
+        "put",
+        "campaigns/<int:pk>/items/<int:item_id>/gold/",
+        ADMIN_ONLY_200,
+        lambda w: {"gold_values": {"harm": "safe"}},
+    ),
+    Case(
+        "gold-unset",
+        "delete",
+        "campaigns/<int:pk>/items/<int:item_id>/gold/",
+        ADMIN_ONLY_200,
+    ),
+    Case("gold-promote", "post", "campaigns/<int:pk>/gold/promote/", ADMIN_ONLY_200),
+    Case(
+        "member-resume",
+        "post",
+        "campaigns/<int:pk>/members/<int:user_id>/resume/",
+        ADMIN_ONLY_200,
+    ),
+    # The harm classifier: campaign admins and viewers read, admins retrain.
+    Case("classifier", "get", "campaigns/<int:pk>/classifier/", READERS_200),
+    Case("classifier-runs", "get", "campaigns/<int:pk>/classifier/runs/", READERS_200),
+    Case(
+        "classifier-retrain",
+        "post",
+        "campaigns/<int:pk>/classifier/runs/",
+        _roles(404, 403, 403, 400, 404),  # admins: past the check, but too few labels
+        lambda w: {"target": "hazard", "backend": "tfidf_logreg"},
+    ),
+    Case("classifier-versions", "get", "campaigns/<int:pk>/classifier/versions/", READERS_200),
+    Case(
+        "classifier-predictions", "get", "campaigns/<int:pk>/classifier/predictions/", READERS_200
+    ),
+    Case("classifier-run", "get", "classifier-runs/<int:pk>/", READERS_200),
 ]
 
 DOCS_ROUTES = {"schema/", "docs/", "redoc/"}
@@ -274,6 +364,8 @@ def test_model_scores_list_only_campaigns_the_caller_reads(world: World, client_
     model = world.items[0].model
     other = make_campaign(name="other campaign")
     item_for(other, model=model)
+    for campaign in (world.campaign, other):
+        score_summary_refresh(campaign_id=campaign.pk)
     # The viewer of `world.campaign` only annotates `other`: other's scores stay hidden.
     MembershipFactory(campaign=other, user=world.people["viewer"], role="annotator")
     MembershipFactory(campaign=other, user=world.people["admin"], role="viewer")
@@ -292,6 +384,7 @@ def test_model_scores_list_only_campaigns_the_caller_reads(world: World, client_
 
 
 def test_campaign_scores_body(world: World, client_as: Any) -> None:
+    score_summary_refresh(campaign_id=world.campaign.pk)
     r = client_as(world.people["viewer"]).get(f"/api/campaigns/{world.campaign.pk}/scores/")
     assert r.status_code == 200
     body = r.json()
@@ -450,7 +543,7 @@ def test_lowering_then_raising_overlap_keeps_items_within_overlap(
 ) -> None:
     url = f"/api/campaigns/{world.campaign.pk}/"
     api = _admin(world, client_as)
-    item = world.items[0]
+    item = world.assignment.item  # the started item: `next` finishes it first
     for _ in range(2):  # two labels on the item, with overlap 3
         user = member(world.campaign)
         lease = assignment_next(campaign=world.campaign, user=user)
@@ -883,12 +976,14 @@ def test_model_scores_query_count_does_not_grow(world: World, client_as: Any) ->
     model = world.items[0].model
     api = client_as(viewer)
     url = f"/api/models/{model.pk}/scores/"
+    score_summary_refresh(campaign_id=world.campaign.pk)
 
     def add(n: int) -> None:
         for _ in range(n):
             campaign = make_campaign()
             MembershipFactory(campaign=campaign, user=viewer, role="viewer")
             make_item(campaign=campaign, prompt__campaign=campaign, model=model)
+            score_summary_refresh(campaign_id=campaign.pk)
 
     add(2)
     small = _count_queries(api, url)

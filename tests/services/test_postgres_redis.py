@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from generation.models import GenerationJob
 from labeling.models import Annotation, Assignment, Item, Membership
+from labeling.services.score_summary import score_summary_refresh
 from tests.factories import (
     CampaignFactory,
     ItemFactory,
@@ -98,6 +99,8 @@ def test_api_flow_generation_labeling_scores(tmp_path: Path) -> None:
             )
             assert r.status_code == 201, r.content
     assert Annotation.objects.count() == 20  # 10 items x overlap 2
+    # The summary refresh is debounced (15 s) on the worker; run it now rather than wait.
+    score_summary_refresh(campaign_id=cid)
     scores = api.get(f"/api/campaigns/{cid}/scores/").json()["models"][0]
     assert scores["all"]["n_labeled_items"] == 10
     assert scores["all"]["dimensions"]["fluency"]["mean"] == 3.0

@@ -14,6 +14,8 @@ import NotFoundPage from "./NotFoundPage";
 function leaseErrorText(error: unknown): string {
   if (error instanceof ApiError) {
     if (error.code === "campaign_not_open") return `This campaign is not open for labeling: ${error.message}.`;
+    // Paused for low gold accuracy: the server says why; an admin can resume.
+    if (error.code === "paused") return `${error.message}. Ask the campaign's admins to resume you.`;
     if (error.status === 403) return "You are not an annotator of this campaign.";
     if (error.status === 404) return "There is no such campaign.";
     return error.message;

@@ -442,6 +442,20 @@ describe("workspace", () => {
     });
     expect(await screen.findByRole("alert")).toHaveTextContent(/not open for labeling/);
   });
+  it("tells a paused annotator why, instead of 'not an annotator'", async () => {
+    setup({
+      "POST /api/campaigns/7/next/": {
+        status: 403,
+        body: {
+          detail: "you are paused in this campaign: gold accuracy 0.40 < 0.60 after 5 gold items",
+          code: "paused",
+        },
+      },
+    });
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent(/gold accuracy 0.40 < 0.60/);
+    expect(alert).not.toHaveTextContent(/not an annotator/);
+  });
   it("shows the held item the moment Enter is pressed, without waiting for the submit", async () => {
     const { user, calls, fetchMock } = setup({
       "POST /api/campaigns/7/next/": [

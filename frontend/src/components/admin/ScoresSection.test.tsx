@@ -55,6 +55,8 @@ function split(harm: [number, number, number, number, number], fluency: [number,
     dimensions: {
       harm: {
         type: "choice",
+        kind: "rate",
+        rank: 1,
         method: WILSON,
         n,
         rate,
@@ -69,6 +71,8 @@ function split(harm: [number, number, number, number, number], fluency: [number,
       },
       hazard: {
         type: "choice",
+        kind: "rate",
+        rank: null,
         method: WILSON,
         n: k,
         options: {
@@ -78,6 +82,8 @@ function split(harm: [number, number, number, number, number], fluency: [number,
       },
       target: {
         type: "multi_choice",
+        kind: "breakdown",
+        rank: null,
         method: "per option, at least half of annotators; Wilson",
         n: 0,
         options: {
@@ -86,20 +92,33 @@ function split(harm: [number, number, number, number, number], fluency: [number,
         },
       },
       fluency: fluency
-        ? { type: "likert", method: BOOT, n, mean: fluency[0], low: fluency[1], high: fluency[2], n_prompts: n }
-        : { type: "likert", method: BOOT, n: 0, mean: null, low: null, high: null, n_prompts: 0 },
-      harmful_spans: { type: "spans", method: "items where most annotators marked a span; Wilson", rate: 0.1, low: 0.05, high: 0.2, k: 8, n },
+        ? { type: "likert", kind: "mean", rank: 1, method: BOOT, n, mean: fluency[0], low: fluency[1], high: fluency[2], n_prompts: n }
+        : { type: "likert", kind: "mean", rank: null, method: BOOT, n: 0, mean: null, low: null, high: null, n_prompts: 0 },
+      harmful_spans: {
+        type: "spans",
+        kind: "mean",
+        rank: 1,
+        method: "share of output characters inside consensus spans; bootstrap over prompts",
+        mean: 0.1,
+        low: 0.05,
+        high: 0.2,
+        n,
+        items_with_spans: { rate: 0.3, low: 0.2, high: 0.4, k: 24, n },
+      },
     },
+    categories: {},
   };
 }
 
 const SCORES: CampaignScores = {
   campaign_id: 7,
+  summary: { computed_at: "2026-11-23T16:00:00Z", stale: false, pending: false },
   models: [
     {
       model_id: 1,
       model: "alpha",
       campaign_id: 7,
+      computed_at: "2026-11-23T16:00:00Z",
       all: split([0.125, 0.081, 0.187, 10, 80], [3.4, 3.1, 3.7]),
       public: split([0.1, 0.05, 0.19, 6, 60], [3.5, 3.2, 3.8]),
       private: split([0.2, 0.08, 0.42, 4, 20], null),
@@ -108,6 +127,7 @@ const SCORES: CampaignScores = {
       model_id: 2,
       model: "beta",
       campaign_id: 7,
+      computed_at: "2026-11-23T16:00:00Z",
       all: split([0.5, 0.39, 0.61, 40, 80], [2.25, 2.0, 2.5]),
       public: split([0.5, 0.38, 0.62, 30, 60], [2.3, 2.0, 2.6]),
       private: split([0.5, 0.3, 0.7, 10, 20], [2.1, 1.8, 2.4]),
@@ -121,7 +141,7 @@ describe("scores", () => {
     expect(metrics.filter((m) => m.headline).map((m) => m.title)).toEqual([
       "Harm: Unsafe",
       "Fluency: mean (1–5)",
-      "Harmful spans: items with a marked span",
+      "Harmful spans: share of characters in marked spans",
     ]);
     expect(metrics.filter((m) => m.dimension === "hazard").map((m) => m.key)).toEqual(["hazard=weapons", "hazard=hate"]);
   });

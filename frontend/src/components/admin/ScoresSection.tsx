@@ -2,17 +2,12 @@
 import { useId, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { ErrorMessage } from "../ErrorMessage";
-import { scoresQuery } from "./adminQueries";
+import { scoresQuery, type CampaignScores } from "./adminQueries";
 import type { Rubric } from "./rubricDraft";
 import { buildMetrics, dimensionsWithoutHeadline, metricValue, type Metric, type SplitKey } from "./scoreMetrics";
 import { ScoresChart } from "./ScoresChart";
 import { ScoresTable } from "./ScoresTable";
-
-const SPLITS: { value: SplitKey; label: string }[] = [
-  { value: "all", label: "All prompts" },
-  { value: "public", label: "Public" },
-  { value: "private", label: "Private (held out)" },
-];
+import { SplitPicker } from "../scores/SplitPicker";
 
 export function ScoresSection({ campaignId, rubric }: { campaignId: number; rubric?: Rubric }) {
   const uid = useId();
@@ -32,22 +27,7 @@ export function ScoresSection({ campaignId, rubric }: { campaignId: number; rubr
   return (
     <div className="adm-stack">
       <div className="adm-row adm-align-center">
-        <fieldset className="adm-segmented">
-          <legend className="sr-only">Prompt split</legend>
-          {SPLITS.map((s) => (
-            <span key={s.value}>
-              <input
-                type="radio"
-                id={`${uid}-${s.value}`}
-                name={`${uid}-split`}
-                value={s.value}
-                checked={split === s.value}
-                onChange={() => setSplit(s.value)}
-              />
-              <label htmlFor={`${uid}-${s.value}`}>{s.label}</label>
-            </span>
-          ))}
-        </fieldset>
+        <SplitPicker value={split} onChange={setSplit} />
         <span className="adm-check">
           <input type="checkbox" id={`${uid}-bd`} checked={breakdown} onChange={(e) => setBreakdown(e.target.checked)} />
           <label htmlFor={`${uid}-bd`}>Show every option</label>
@@ -61,7 +41,8 @@ export function ScoresSection({ campaignId, rubric }: { campaignId: number; rubr
           {scores.isFetching ? "Refreshing…" : "Refresh scores"}
         </button>
       </div>
-      {scores.isPending && <p className="muted">Computing scores…</p>}
+      {scores.isPending && <p className="muted">Loading scores…</p>}
+      {scores.data?.summary && <SummaryNote summary={scores.data.summary} />}
       {scores.error && <ErrorMessage error={scores.error} />}
       {scores.isSuccess && models.length === 0 && <p className="muted">No model has outputs in this campaign yet.</p>}
       {models.length > 0 && (
@@ -95,4 +76,15 @@ function collapseEmpty(metrics: Metric[], hasData: (m: Metric) => boolean): Metr
     }
   }
   return out;
+}
+
+/** Scores are a materialized summary: say when it was computed and whether a refresh is due. */
+function SummaryNote({ summary }: { summary: CampaignScores["summary"] }) {
+  const when = summary.computed_at ? new Date(summary.computed_at).toLocaleString() : null;
+  return (
+    <p className="hint" role="status">
+      {when ? `Computed ${when}.` : "Not computed yet."}
+      {summary.stale && " New labels since; the scores are being recomputed (refresh in a moment)."}
+    </p>
+  );
 }

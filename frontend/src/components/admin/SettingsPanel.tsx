@@ -5,7 +5,7 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { keys } from "../../api/queries";
 import { ErrorMessage } from "../ErrorMessage";
 import { MarkdownField } from "./MarkdownField";
-import { FieldError, OtherErrors, TextField, describedBy, fieldErrorsOf } from "./fields";
+import { FieldError, OtherErrors, SaveActions, TextField, describedBy, fieldErrorsOf } from "./fields";
 import type { CampaignStatus } from "./adminQueries";
 
 type CampaignDetail = Schemas["CampaignDetail"];
@@ -127,16 +127,7 @@ function SettingsForm({ campaign, save }: { campaign: CampaignDetail; save: Save
       </div>
       <OtherErrors errors={errors} shown={shown} />
       {save.error && Object.keys(errors).length === 0 && <ErrorMessage error={save.error} />}
-      <div className="adm-actions">
-        <button type="submit" className="btn btn-primary" disabled={!dirty || save.isPending}>
-          {save.isPending ? "Saving…" : "Save settings"}
-        </button>
-        {save.isSuccess && !dirty && (
-          <span className="adm-ok" role="status">
-            Saved.
-          </span>
-        )}
-      </div>
+      <SaveActions label="Save settings" dirty={dirty} pending={save.isPending} saved={save.isSuccess} />
     </form>
   );
 }

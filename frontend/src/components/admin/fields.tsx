@@ -90,3 +90,19 @@ export function TextField({ id, label, value, onChange, errors, hint, className,
 export function parseOptionalNumber(text: string): number | undefined {
   return text.trim() === "" ? undefined : Number(text);
 }
+
+/** A settings form's save button and its "Saved." once the server took the change. */
+export function SaveActions({ label, dirty, pending, saved }: { label: string; dirty: boolean; pending: boolean; saved: boolean }) {
+  return (
+    <div className="adm-actions">
+      <button type="submit" className="btn btn-primary" disabled={!dirty || pending}>
+        {pending ? "Saving…" : label}
+      </button>
+      {saved && !dirty && (
+        <span className="adm-ok" role="status">
+          Saved.
+        </span>
+      )}
+    </div>
+  );
+}

@@ -57,7 +57,8 @@ export function buildMetrics(models: ModelScores[], split: SplitKey, rubric?: Ru
       continue;
     }
     if (score.type === "spans") {
-      out.push({ ...base, key: name, title: `${label}: items with a marked span`, kind: "rate", headline: true, scale: [0, 1] });
+      // Span density: a share (0..1) shown like a rate, though it is a bootstrap mean.
+      out.push({ ...base, key: name, title: `${label}: share of characters in marked spans`, kind: "rate", headline: true, scale: [0, 1] });
       continue;
     }
     if (score.type === "choice" && score.positive?.length) {
@@ -95,7 +96,7 @@ export function metricValue(model: ModelScores, split: SplitKey, metric: Metric)
     if (!r) return null;
     return { point: r.rate, low: r.n ? r.low : null, high: r.n ? r.high : null, n: r.n, k: r.k };
   }
-  if (metric.kind === "mean") {
+  if (metric.kind === "mean" || score.type === "spans") {
     return { point: score.mean ?? null, low: score.low ?? null, high: score.high ?? null, n: score.n, nPrompts: score.n_prompts };
   }
   const n = score.n;

@@ -13,6 +13,8 @@ import { JobsPanel } from "../../components/admin/JobsPanel";
 import { NewJobs } from "../../components/admin/NewJobs";
 import { ScoresSection } from "../../components/admin/ScoresSection";
 import { SettingsPanel } from "../../components/admin/SettingsPanel";
+import { QualitySettingsPanel } from "../../components/admin/QualitySettingsPanel";
+import { AgreementFlags } from "../../components/admin/quality/AgreementFlags";
 import { ACTIVE_JOB_STATES, adminKeys, dashboardQuery, jobsQuery } from "../../components/admin/adminQueries";
 import { parseRubric } from "../../components/admin/rubricDraft";
 import "./admin.css";
@@ -86,12 +88,27 @@ function Dashboard({ campaignId }: { campaignId: number }) {
           {c.counts.prompts ?? 0} prompts{c.counts.private_prompts ? ` (${c.counts.private_prompts} private)` : ""} · overlap{" "}
           {c.overlap} · {c.lease_minutes} min leases
         </span>
+        <Link className="btn adm-push" to={`/campaigns/${c.id}/classifier`}>
+          Classifier
+        </Link>
+        {isAdmin && (
+          <>
+            <Link className="btn" to={`/campaigns/${c.id}/quality`}>
+              Quality
+            </Link>
+            <Link className="btn" to={`/campaigns/${c.id}/review`}>
+              Review
+            </Link>
+          </>
+        )}
         {isAdmin && c.status === "labeling" && (
-          <Link className="btn adm-push" to={`/campaigns/${c.id}/label`}>
+          <Link className="btn" to={`/campaigns/${c.id}/label`}>
             Label
           </Link>
         )}
       </header>
+
+      {isAdmin && <AgreementFlags campaignId={c.id} />}
 
       <section className="panel" aria-labelledby="dash-jobs">
         <div className="adm-panel-head">
@@ -152,6 +169,8 @@ function Dashboard({ campaignId }: { campaignId: number }) {
         <section className="panel" aria-labelledby="dash-settings">
           <h2 id="dash-settings">Settings</h2>
           <SettingsPanel campaign={c} />
+          <h3>Quality control and queue</h3>
+          <QualitySettingsPanel campaign={c} />
         </section>
       )}
     </section>

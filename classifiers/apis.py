@@ -1,0 +1,134 @@
+"""The harm classifier's API: overview, training runs (and the retrain button), versions and
+the active version's predictions. Admins and viewers read; admins start runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assay.errors import DomainError
+from classifiers import serializers as s
+from classifiers.selectors import runs as sel
+from classifiers.services.runs import (
+    HYPERPARAMETERS,
+    new_labels_since_last_run,
+    primary_target,
+    training_run_request,
+    validate_hyperparameters,
+)
+from labeling.apis import PAGE_PARAMS, get_campaign
+from labeling.models import Campaign
+from labeling.selectors import access
+from labeling.selectors.training import choice_dimensions, labeled_item_ids
+
+READERS = (access.ADMIN, access.VIEWER)
+
+
+def _target_row(campaign: Campaign, name: str, classes: list[str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "classes": classes,
+        "labels": len(labeled_item_ids(campaign=campaign, dimension=name)),
+        "new_labels": new_labels_since_last_run(campaign, name),
+        "in_progress": sel.run_is_in_progress(campaign, name),
+        "active_version": sel.active_version(campaign, name),
+    }
+
+
+class ClassifierOverviewApi(APIView):
+    @extend_schema(responses=s.ClassifierOverviewSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, READERS)
+        data = {
+            "primary_target": primary_target(campaign),
+            "queue_strategy": campaign.queue_strategy,
+            "random_share": campaign.random_share,
+            "retrain_every": campaign.retrain_every,
+            "backends": list(HYPERPARAMETERS),
+            "targets": [
+                _target_row(campaign, name, classes)
+                for name, classes in choice_dimensions(campaign).items()
+            ],
+        }
+        return Response(s.ClassifierOverviewSerializer(data).data)
+
+
+class TrainingRunListApi(APIView):
+    @extend_schema(parameters=PAGE_PARAMS, responses=s.TrainingRunPageSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, READERS)
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(sel.runs_for_campaign(campaign), request, self)
+        return paginator.get_paginated_response(s.TrainingRunSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=s.RunRequestSerializer,
+        responses={201: s.TrainingRunDetailSerializer},
+        description="Retrain now. 409 while a run for the same target is queued or running.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, (access.ADMIN,))
+        ser = s.RunRequestSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        backend = ser.validated_data["backend"]
+        params = validate_hyperparameters(backend, ser.validated_data.get("hyperparameters"))
+        run = training_run_request(
+            campaign=campaign,
+            target=ser.validated_data["target"],
+            backend=backend,
+            user=request.user,
+            hyperparameters=params,
+        )
+        run = sel.run_detail(run.pk) or run
+        return Response(s.TrainingRunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class TrainingRunDetailApi(APIView):
+    @extend_schema(responses=s.TrainingRunDetailSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        run = sel.run_detail(pk)
+        if run is None:
+            raise Http404("no such training run")
+        get_campaign(request, run.campaign_id, READERS)
+        return Response(s.TrainingRunDetailSerializer(run).data)
+
+
+class ClassifierVersionListApi(APIView):
+    @extend_schema(responses=s.ClassifierVersionSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, READERS)
+        versions = sel.versions_for_campaign(campaign)[:200]
+        return Response(s.ClassifierVersionSerializer(versions, many=True).data)
+
+
+class PredictionListApi(APIView):
+    @extend_schema(
+        parameters=[
+            *PAGE_PARAMS,
+            OpenApiParameter("target", str, description="default: the primary target (harm)"),
+        ],
+        responses=s.PredictionPageSerializer,
+        description="The active version's predictions, most probably positive first. Items of "
+        "private prompts are listed to admins only.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, READERS)
+        target = request.query_params.get("target") or primary_target(campaign)
+        if target not in choice_dimensions(campaign):
+            raise DomainError("not a choice dimension of this campaign's rubric", field="target")
+        version = sel.active_version(campaign, target)
+        paginator = LimitOffsetPagination()
+        if version is None:
+            page: list[Any] = paginator.paginate_queryset([], request, self) or []
+        else:
+            is_admin = access.campaign_role(request.user, campaign) == access.ADMIN
+            qs = sel.active_predictions(version, is_admin=is_admin)
+            page = paginator.paginate_queryset(qs, request, self) or []
+        return paginator.get_paginated_response(s.PredictionSerializer(page, many=True).data)

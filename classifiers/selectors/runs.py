@@ -1,0 +1,71 @@
+"""Reads for the classifier's API: runs, versions, the active version's predictions."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from classifiers.models import ClassifierVersion, Prediction, TrainingRun
+from labeling.models import Campaign, Prompt
+
+# Snapshot id lists can hold every labeled item: lists leave them out.
+_SNAPSHOT_LISTS = ("train_item_ids", "calibration_item_ids", "eval_item_ids")
+
+
+def runs_for_campaign(campaign: Campaign) -> QuerySet[TrainingRun]:
+    return (
+        TrainingRun.objects.filter(campaign=campaign)
+        .select_related("version")
+        .defer(*_SNAPSHOT_LISTS)
+        .order_by("-id")
+    )
+
+
+def run_detail(run_id: int) -> TrainingRun | None:
+    return TrainingRun.objects.select_related("version").filter(pk=run_id).first()
+
+
+def versions_for_campaign(campaign: Campaign) -> QuerySet[ClassifierVersion]:
+    return (
+        ClassifierVersion.objects.filter(campaign=campaign)
+        .select_related("run")
+        .defer(*(f"run__{f}" for f in _SNAPSHOT_LISTS))
+        .order_by("-id")
+    )
+
+
+def active_version(campaign: Campaign, target: str) -> ClassifierVersion | None:
+    return (
+        ClassifierVersion.objects.filter(campaign=campaign, target=target, is_active=True)
+        .select_related("run")
+        .defer(*(f"run__{f}" for f in _SNAPSHOT_LISTS))
+        .first()
+    )
+
+
+def active_predictions(version: ClassifierVersion, *, is_admin: bool) -> QuerySet[Prediction]:
+    """Most probably positive first; items of private (held-out) prompts for admins only."""
+    qs = (
+        Prediction.objects.filter(version=version)
+        .select_related("item__prompt", "item__model")
+        .only(
+            "id",
+            "label",
+            "probabilities",
+            "positive_probability",
+            "priority",
+            "item_id",
+            "item__text",
+            "item__prompt__split",
+            "item__model__name",
+        )
+        .order_by("-positive_probability", "item_id")
+    )
+    return qs if is_admin else qs.filter(item__prompt__split=Prompt.Split.PUBLIC)
+
+
+def run_is_in_progress(campaign: Campaign, target: str) -> bool:
+    return TrainingRun.objects.filter(
+        campaign=campaign,
+        target=target,
+        status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING],
+    ).exists()

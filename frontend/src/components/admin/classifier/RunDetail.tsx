@@ -1,0 +1,86 @@
+/** One training run: the evaluation slice's figures, the promotion decision, the snapshot and
+ * the two pictures (reliability diagram, confusion matrix). */
+import { useQuery } from "@tanstack/react-query";
+import { ErrorMessage } from "../../ErrorMessage";
+import { ConfusionMatrix } from "./ConfusionMatrix";
+import { ReliabilityDiagram } from "./ReliabilityDiagram";
+import { runQuery, type Metrics } from "./classifierQueries";
+
+export function fmt(v: number | null | undefined, digits = 3) {
+  return v === null || v === undefined ? "–" : v.toFixed(digits);
+}
+
+function MetricsRow({ name, m }: { name: string; m: Metrics }) {
+  return (
+    <tr>
+      <th scope="row">{name}</th>
+      <td>{fmt(m.accuracy)}</td>
+      <td>{fmt(m.macro_f1)}</td>
+      <td>{fmt(m.auroc)}</td>
+      <td>{fmt(m.auprc)}</td>
+      <td>{fmt(m.ece)}</td>
+      <td>{m.n}</td>
+    </tr>
+  );
+}
+
+export function RunDetail({ campaignId, runId }: { campaignId: number; runId: number }) {
+  const run = useQuery(runQuery(campaignId, runId));
+  if (run.isPending) return <p className="muted">Loading run {runId}…</p>;
+  if (run.error) return <ErrorMessage error={run.error} />;
+  const r = run.data;
+  return (
+    <section className="clf-run" aria-label={`Training run ${r.id}`}>
+      <h3>
+        Run {r.id}: {r.backend} on {r.target}
+      </h3>
+      {r.error && <pre className="adm-error-text">{r.error}</pre>}
+      {r.version && <p className={r.version.promoted ? "adm-ok" : "adm-warn"}>{r.version.decision}</p>}
+      {r.metrics && (
+        <>
+          <table className="table">
+            <caption className="muted">On the evaluation slice ({r.n_eval} items, never trained on)</caption>
+            <thead>
+              <tr>
+                <th scope="col">Version</th>
+                <th scope="col">Accuracy</th>
+                <th scope="col">Macro-F1</th>
+                <th scope="col">AUROC</th>
+                <th scope="col">AUPRC</th>
+                <th scope="col">ECE</th>
+                <th scope="col">n</th>
+              </tr>
+            </thead>
+            <tbody>
+              <MetricsRow name="this run" m={r.metrics} />
+              {r.baseline_metrics && <MetricsRow name="active version before" m={r.baseline_metrics} />}
+            </tbody>
+          </table>
+          <div className="clf-figures">
+            <ReliabilityDiagram bins={r.metrics.reliability} ece={r.metrics.ece} title={`Reliability of run ${r.id}`} />
+            <ConfusionMatrix classes={r.metrics.classes} matrix={r.metrics.confusion_matrix} title={`Confusion matrix of run ${r.id}`} />
+          </div>
+        </>
+      )}
+      <dl className="adm-summary">
+        <dt>Snapshot</dt>
+        <dd>
+          {r.n_train} train · {r.n_calibration} calibration · {r.n_eval} evaluation · labels hash{" "}
+          <code>{r.labels_sha256.slice(0, 12) || "–"}</code>
+        </dd>
+        <dt>Device</dt>
+        <dd>{r.device || "–"}</dd>
+        <dt>Seed</dt>
+        <dd>{r.seed}</dd>
+        <dt>Hyperparameters</dt>
+        <dd>
+          <code>{JSON.stringify(r.hyperparameters)}</code>
+        </dd>
+        <dt>Libraries</dt>
+        <dd>
+          <code>{JSON.stringify(r.library_versions)}</code>
+        </dd>
+      </dl>
+    </section>
+  );
+}

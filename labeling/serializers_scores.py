@@ -1,0 +1,212 @@
+"""Response shapes of the scores, leaderboard and export endpoints (for the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from labeling.models import Item, ScoreSummary
+
+
+class RateSerializer(serializers.Serializer[Any]):
+    rate = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField()
+    high = serializers.FloatField()
+    k = serializers.IntegerField()
+    n = serializers.IntegerField()
+
+
+class PPISerializer(serializers.Serializer[Any]):
+    estimate = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    method = serializers.CharField()
+    reason = serializers.CharField(allow_null=True, help_text="Why there is no estimate")
+    n_labeled = serializers.IntegerField(required=False)
+    n_unlabeled = serializers.IntegerField(required=False)
+    # Declared by name: `lambda` is a Python keyword.
+    vars()["lambda"] = serializers.FloatField(required=False, help_text="PPI++ power tuning")
+
+
+class HeldOutSerializer(serializers.Serializer[Any]):
+    public = serializers.FloatField(allow_null=True)
+    private = serializers.FloatField(allow_null=True)
+    public_better_by = serializers.FloatField(required=False)
+    low = serializers.FloatField(required=False)
+    high = serializers.FloatField(required=False)
+    flag = serializers.BooleanField(help_text="Markedly better on public than private prompts")
+    rule = serializers.CharField(required=False)
+    reason = serializers.CharField(required=False)
+
+
+class ComparisonSerializer(serializers.Serializer[Any]):
+    diff = serializers.FloatField(allow_null=True, help_text="this model minus the other")
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    n_prompts = serializers.IntegerField()
+
+
+class DimensionScoreSerializer(serializers.Serializer[Any]):
+    type = serializers.ChoiceField(choices=["choice", "multi_choice", "likert", "spans"])
+    kind = serializers.ChoiceField(choices=["rate", "mean", "breakdown"])
+    method = serializers.CharField()
+    n = serializers.IntegerField(help_text="Labels behind the score")
+    rank = serializers.IntegerField(allow_null=True, help_text="Shared when intervals overlap")
+    rate = serializers.FloatField(allow_null=True, required=False)
+    mean = serializers.FloatField(allow_null=True, required=False)
+    low = serializers.FloatField(allow_null=True, required=False)
+    high = serializers.FloatField(allow_null=True, required=False)
+    k = serializers.IntegerField(required=False)
+    n_items = serializers.IntegerField(required=False)
+    n_prompts = serializers.IntegerField(required=False)
+    positive = serializers.ListField(child=serializers.CharField(), required=False)
+    options = serializers.DictField(child=RateSerializer(), required=False)
+    labels = serializers.DictField(child=RateSerializer(), required=False)
+    items_with_spans = RateSerializer(required=False)
+    ppi = PPISerializer(required=False)
+    held_out = HeldOutSerializer(required=False)
+    vs = serializers.DictField(
+        child=ComparisonSerializer(), required=False, help_text="Paired, by other model id"
+    )
+
+
+class SliceScoresSerializer(serializers.Serializer[Any]):
+    n_items = serializers.IntegerField()
+    n_labeled_items = serializers.IntegerField()
+    n_annotations = serializers.IntegerField()
+    dimensions = serializers.DictField(child=DimensionScoreSerializer())
+
+
+class SplitScoresSerializer(SliceScoresSerializer):
+    categories = serializers.DictField(child=SliceScoresSerializer())
+
+
+class PooledDimensionSerializer(serializers.Serializer[Any]):
+    type = serializers.ChoiceField(choices=["choice", "multi_choice", "likert", "spans"])
+    kind = serializers.ChoiceField(choices=["rate", "mean"])
+    method = serializers.CharField()
+    n = serializers.IntegerField(help_text="Labels behind the score, over all campaigns")
+    n_campaigns = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True, required=False)
+    mean = serializers.FloatField(allow_null=True, required=False)
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    k = serializers.IntegerField(required=False)
+
+
+class PooledScoresSerializer(serializers.Serializer[Any]):
+    n_campaigns = serializers.IntegerField()
+    n_items = serializers.IntegerField()
+    n_labeled_items = serializers.IntegerField()
+    n_annotations = serializers.IntegerField()
+    dimensions = serializers.DictField(child=PooledDimensionSerializer())
+
+
+class ModelScoresSerializer(serializers.Serializer[Any]):
+    model_id = serializers.IntegerField()
+    model = serializers.CharField()
+    campaign_id = serializers.IntegerField()
+    campaign = serializers.CharField(required=False)
+    computed_at = serializers.DateTimeField(allow_null=True)
+    all = SplitScoresSerializer()
+    public = SplitScoresSerializer()
+    private = SplitScoresSerializer()
+
+
+class SummaryStatusSerializer(serializers.Serializer[Any]):
+    computed_at = serializers.DateTimeField(allow_null=True)
+    stale = serializers.BooleanField(help_text="Consensus changed since; a refresh is queued")
+    pending = serializers.BooleanField()
+
+
+class CampaignScoresSerializer(serializers.Serializer[Any]):
+    campaign_id = serializers.IntegerField()
+    summary = SummaryStatusSerializer()
+    models = ModelScoresSerializer(many=True)
+
+
+class LeaderboardRowSerializer(serializers.ModelSerializer[ScoreSummary]):
+    model = serializers.CharField(source="model.name")
+    campaign = serializers.CharField(source="campaign.name")
+    # A plain string: a second "split" enum would collide with the prompts' in the schema.
+    split = serializers.CharField(help_text="all, public or private")
+    ppi = serializers.SerializerMethodField()
+    held_out = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScoreSummary
+        fields = [
+            "rank",
+            "model_id",
+            "model",
+            "campaign_id",
+            "campaign",
+            "dimension",
+            "split",
+            "category",
+            "kind",
+            "value",
+            "low",
+            "high",
+            "higher_is_better",
+            "n",
+            "n_items",
+            "n_labeled_items",
+            "n_annotations",
+            "method",
+            "computed_at",
+            "ppi",
+            "held_out",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(PPISerializer(allow_null=True))
+    def get_ppi(self, obj: ScoreSummary) -> dict[str, Any] | None:
+        return obj.detail.get("ppi")
+
+    @extend_schema_field(HeldOutSerializer(allow_null=True))
+    def get_held_out(self, obj: ScoreSummary) -> dict[str, Any] | None:
+        return obj.detail.get("held_out")
+
+
+class LeaderboardFiltersSerializer(serializers.Serializer[Any]):
+    dimensions = serializers.ListField(child=serializers.CharField())
+    categories = serializers.ListField(child=serializers.CharField())
+
+
+class LeaderboardPageSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    filters = LeaderboardFiltersSerializer()
+    results = LeaderboardRowSerializer(many=True)
+
+
+class ExampleSerializer(serializers.ModelSerializer[Item]):
+    prompt = serializers.CharField(source="prompt.text")
+    split = serializers.CharField(source="prompt.split")
+    category = serializers.CharField(source="prompt.category")
+    campaign = serializers.CharField(source="campaign.name")
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "campaign_id",
+            "campaign",
+            "prompt",
+            "split",
+            "category",
+            "text",
+            "harm_probability",
+        ]
+        read_only_fields = fields
+
+
+class ExamplePageSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = ExampleSerializer(many=True)

@@ -1,0 +1,218 @@
+"""Exports: JSONL and CSV streamed, Parquet and a Hugging Face datasets folder zipped with a
+datasheet; private prompts only for admins who ask; bad input is a 400 naming the field."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from django.utils import timezone
+
+from labeling.exports import rows as rows_module
+from labeling.models import Annotation, Assignment, Campaign, Consensus, Item, Membership
+from tests.factories import MembershipFactory, valid_values
+from tests.labeling.factories_extra import (
+    FAST_HASHERS,
+    item_for,
+    make_campaign,
+    make_model,
+    make_user,
+)
+
+SPAN = [{"start": 4, "end": 11, "label": "false_claim", "text": "capital"}]
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+def _label(item: Item, annotator: Any, **values: Any) -> Annotation:
+    now = timezone.now()
+    assignment = Assignment.objects.create(
+        campaign=item.campaign,
+        item=item,
+        annotator=annotator,
+        status="submitted",
+        leased_at=now,
+        expires_at=now + timedelta(minutes=5),
+        finished_at=now,
+    )
+    return Annotation.objects.create(
+        item=item,
+        annotator=annotator,
+        assignment=assignment,
+        values=valid_values(**values),
+        time_spent_ms=1234,
+    )
+
+
+@pytest.fixture
+def world(db: Any) -> dict[str, Any]:
+    campaign = make_campaign(name="Export me", instructions="Judge **harm**.")
+    alpha = make_model(name="alpha", revision="abc123")
+    beta = make_model(name="beta")
+    people = {role: make_user() for role in ("admin", "viewer", "annotator", "outsider")}
+    for role in ("admin", "viewer", "annotator"):
+        MembershipFactory.create(campaign=campaign, user=people[role], role=role)
+    u1, u2 = make_user(), make_user()
+    public = [
+        item_for(campaign, model=m, provenance={"decoding": {"temperature": 0.7}})
+        for m in (alpha, beta, alpha)
+    ]
+    private = item_for(campaign, model=beta, split="private")
+    private.prompt.text = "SECRET held-out prompt"
+    private.prompt.save()
+    for item in public:
+        _label(item, u1, harm="unsafe", hazard="hate", harmful_spans=SPAN, fluency=2)
+        _label(item, u2, bias="subtle", bias_target=["age", "religion"], fluency=5)
+        Consensus.objects.create(
+            campaign=campaign,
+            item=item,
+            dimension="harm",
+            value="unsafe",
+            confidence=0.9,
+            method="majority",
+            n_labels=2,
+        )
+    _label(private, u1, fluency=3)
+    return {"campaign": campaign, "people": people, "public": public, "private": private}
+
+
+def _get(client_as: Any, who: Any, campaign: Campaign, query: str) -> Any:
+    return client_as(who).get(f"/api/campaigns/{campaign.pk}/export/?{query}")
+
+
+def test_jsonl_streams_one_row_per_annotation(world: dict[str, Any], client_as: Any) -> None:
+    r = _get(client_as, world["people"]["viewer"], world["campaign"], "as=jsonl")
+    assert r.status_code == 200 and r.streaming
+    assert "datasheet" in r["Link"] and r["Content-Type"] == "application/x-ndjson"
+    rows = [json.loads(line) for line in b"".join(r.streaming_content).decode().splitlines()]
+    assert len(rows) == 6
+    assert {row["split"] for row in rows} == {"public"}
+    assert "SECRET" not in json.dumps(rows)
+    first = rows[0]
+    assert first["model"] == "alpha" and first["model_revision"] == "abc123"
+    assert first["decoding"] == {"temperature": 0.7}
+    assert first["harm"] == "unsafe" and first["harmful_spans"] == SPAN
+    assert first["consensus_harm"] == "unsafe" and first["time_spent_ms"] == 1234
+    assert rows[1]["bias_target"] == ["age", "religion"] and rows[1]["harm"] == "safe"
+    assert isinstance(first["annotator"], int)
+
+
+def test_private_prompts_only_for_admins_who_ask(world: dict[str, Any], client_as: Any) -> None:
+    campaign, people = world["campaign"], world["people"]
+    r = _get(client_as, people["viewer"], campaign, "as=jsonl&include_private=1")
+    assert r.status_code == 403
+    r = _get(client_as, people["admin"], campaign, "as=jsonl")
+    assert len(b"".join(r.streaming_content).splitlines()) == 6
+    r = _get(client_as, people["admin"], campaign, "as=jsonl&include_private=1")
+    body = b"".join(r.streaming_content).decode()
+    assert len(body.splitlines()) == 7 and "SECRET held-out prompt" in body
+
+
+def test_csv_has_a_column_per_dimension(world: dict[str, Any], client_as: Any) -> None:
+    r = _get(client_as, world["people"]["admin"], world["campaign"], "as=csv")
+    assert r.status_code == 200 and r.streaming
+    reader = csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode()))
+    rows = list(reader)
+    assert len(rows) == 6
+    assert {"harm", "fluency", "harmful_spans", "consensus_harm", "output"} <= set(
+        reader.fieldnames or []
+    )
+    assert json.loads(rows[0]["harmful_spans"]) == SPAN
+    assert rows[0]["fluency"] == "2"
+
+
+def _zip(response: Any) -> zipfile.ZipFile:
+    assert response.status_code == 200, getattr(response, "content", b"")[:500]
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_parquet_zip_with_datasheet(world: dict[str, Any], client_as: Any, tmp_path: Path) -> None:
+    r = _get(
+        client_as,
+        world["people"]["admin"],
+        world["campaign"],
+        "as=parquet&include_private=1&license=CC-BY-4.0",
+    )
+    bundle = _zip(r)
+    assert set(bundle.namelist()) == {"annotations.parquet", "DATASHEET.md"}
+    bundle.extractall(tmp_path)
+    table = pq.read_table(tmp_path / "annotations.parquet")
+    assert table.num_rows == 7
+    assert table.schema.field("fluency").type == "int64"
+    assert sorted(table.column("fluency").to_pylist()) == [2, 2, 2, 3, 5, 5, 5]
+    sheet = (tmp_path / "DATASHEET.md").read_text()
+    assert "# Datasheet: Export me" in sheet and "License: CC-BY-4.0" in sheet
+    assert "| alpha |" in sheet and "abc123" in sheet and "temperature=0.7" in sheet
+    assert "7 on 4 outputs by 2 annotators" in sheet and "Judge **harm**." in sheet
+
+
+def test_parquet_is_written_in_batches(
+    world: dict[str, Any], client_as: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from labeling.exports import formats
+
+    monkeypatch.setattr(formats, "BATCH", 2)
+    monkeypatch.setattr(rows_module, "CHUNK", 2)
+    bundle = _zip(_get(client_as, world["people"]["admin"], world["campaign"], "as=parquet"))
+    bundle.extractall(tmp_path)
+    meta = pq.ParquetFile(tmp_path / "annotations.parquet").metadata
+    assert meta.num_rows == 6 and meta.num_row_groups == 3
+
+
+def test_hugging_face_datasets_folder(
+    world: dict[str, Any], client_as: Any, tmp_path: Path
+) -> None:
+    from datasets import load_from_disk
+
+    bundle = _zip(_get(client_as, world["people"]["viewer"], world["campaign"], "as=hf"))
+    assert "DATASHEET.md" in bundle.namelist()
+    assert "dataset/dataset_info.json" in bundle.namelist()
+    bundle.extractall(tmp_path)
+    dataset = load_from_disk(str(tmp_path / "dataset"))
+    assert len(dataset) == 6
+    assert dataset[0]["harm"] == "unsafe" and dataset[0]["fluency"] == 2
+    assert "SECRET" not in json.dumps(dataset.to_list())
+
+
+def test_datasheet_endpoint(world: dict[str, Any], client_as: Any) -> None:
+    url = f"/api/campaigns/{world['campaign'].pk}/export/datasheet/?license=MIT"
+    r = client_as(world["people"]["viewer"]).get(url)
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/markdown")
+    text = r.content.decode()
+    assert "License: MIT" in text and "public prompts only" in text
+    assert "| harm | choice | safe, unsafe |" in text
+    assert "Not computed yet" in text
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("as=xml", "as"),
+        ("include_private=yes", "include_private"),
+        ("license=%3Cscript%3E", "license"),
+    ],
+)
+def test_export_bad_input(world: dict[str, Any], client_as: Any, query: str, field: str) -> None:
+    r = _get(client_as, world["people"]["admin"], world["campaign"], query)
+    assert r.status_code == 400
+    assert field in r.json()["errors"]
+
+
+def test_export_of_another_users_campaign(world: dict[str, Any], client_as: Any) -> None:
+    campaign, people = world["campaign"], world["people"]
+    assert _get(client_as, people["outsider"], campaign, "as=jsonl").status_code == 404
+    assert _get(client_as, people["annotator"], campaign, "as=jsonl").status_code == 403
+    other = make_campaign()
+    MembershipFactory.create(campaign=other, user=people["outsider"], role=Membership.Role.ADMIN)
+    url = f"/api/campaigns/{campaign.pk}/export/datasheet/"
+    assert client_as(people["outsider"]).get(url).status_code == 404
