@@ -182,9 +182,9 @@ def _finish(job: GenerationJob, token: str, status: str, error: str = "") -> Non
             status=GenerationJob.Status.SUCCEEDED
         )
         if not unfinished.exists():
-            Campaign.objects.filter(
-                pk=job.campaign_id, status=Campaign.Status.GENERATING
-            ).update(status=Campaign.Status.LABELING)
+            Campaign.objects.filter(pk=job.campaign_id, status=Campaign.Status.GENERATING).update(
+                status=Campaign.Status.LABELING
+            )
 
 
 def generation_job_run(job_id: int) -> None:

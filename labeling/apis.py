@@ -205,7 +205,7 @@ class NextApi(APIView):
         data = {
             "assignment": s.lease_data(leases[0]) if leases else None,
             "upcoming": s.lease_data(leases[1]) if len(leases) > 1 else None,
-            "progress": annotator_progress(campaign, request.user),
+            "progress": annotator_progress(campaign, request.user, capped=True),
         }
         return Response(data)
 

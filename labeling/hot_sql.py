@@ -106,15 +106,25 @@ def mark_submitted(assignment_id: int, item_id: int, finished_at: datetime) -> N
     _execute("UPDATE labeling_item SET n_submitted = n_submitted + 1 WHERE id = %s", [item_id])
 
 
-def annotator_progress(campaign_id: int, user_id: int) -> dict[str, int]:
+def annotator_progress(campaign_id: int, user_id: int, cap: int | None = None) -> dict[str, Any]:
     """Done, and items left for this annotator (the current one included), in one statement.
 
     Open items, less the open ones they submitted or skipped, plus a lease of theirs that took
-    an item's last slot.
+    an item's last slot. Counting the open items walks every one of them (5.6 ms of PostgreSQL
+    at 10,000 items, growing with the campaign), so `next` passes a `cap`: it counts at most
+    that many, and `available_capped` says the figure is then a lower bound.
     """
+    if cap is None:
+        open_count = (
+            "SELECT COUNT(*) FROM labeling_item o WHERE o.campaign_id = %s AND o.open_slots > 0"
+        )
+    else:
+        open_count = (
+            "SELECT COUNT(*) FROM (SELECT 1 FROM labeling_item o"
+            f" WHERE o.campaign_id = %s AND o.open_slots > 0 LIMIT {int(cap)}) o"
+        )
     row = _fetchone(
-        "SELECT"
-        " (SELECT COUNT(*) FROM labeling_item o WHERE o.campaign_id = %s AND o.open_slots > 0),"
+        f"SELECT ({open_count}),"
         " SUM(CASE WHEN a.status = 'submitted' THEN 1 ELSE 0 END),"
         " SUM(CASE WHEN a.status IN ('submitted', 'skipped') AND i.open_slots > 0"
         "  THEN 1 ELSE 0 END),"
@@ -125,7 +135,11 @@ def annotator_progress(campaign_id: int, user_id: int) -> dict[str, int]:
     )
     assert row is not None
     open_items, done, finished_open, holding_last = (int(v or 0) for v in row)
-    return {"done": done, "available": max(0, open_items - finished_open + holding_last)}
+    return {
+        "done": done,
+        "available": max(0, open_items - finished_open + holding_last),
+        "available_capped": cap is not None and open_items >= cap,
+    }
 
 
 _CAMPAIGN = Columns(Campaign)

@@ -213,7 +213,13 @@ def annotation_data(annotation: Annotation) -> dict[str, Any]:
 
 class MyProgressSerializer(serializers.Serializer[Any]):
     done = serializers.IntegerField()
-    available = serializers.IntegerField()
+    available = serializers.IntegerField(
+        help_text="Items left for you, the one you hold included (a lower bound when capped)"
+    )
+    available_capped = serializers.BooleanField(
+        help_text="True when `next` stopped counting open items at 1,000: at least "
+        "`available` are left. `my-progress` always counts them all."
+    )
 
 
 class NextResponseSerializer(serializers.Serializer[Any]):

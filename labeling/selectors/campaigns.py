@@ -27,10 +27,15 @@ def campaign_progress(campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def annotator_progress(campaign: Campaign, user: Any) -> dict[str, int]:
+# `next` counts open items up to this many; beyond it the count says "at least".
+PROGRESS_CAP = 1000
+
+
+def annotator_progress(campaign: Campaign, user: Any, *, capped: bool = False) -> dict[str, Any]:
     """What this annotator has done, and how many items are left for them (the current one
-    included). It runs on every `next`, so it is one hand-written statement."""
-    return hot_sql.annotator_progress(campaign.pk, user.pk)
+    included). It runs on every `next`, so it is one hand-written statement; with `capped`
+    the open items are counted only up to PROGRESS_CAP (`available_capped` then says so)."""
+    return hot_sql.annotator_progress(campaign.pk, user.pk, PROGRESS_CAP if capped else None)
 
 
 def items_for_admin(campaign: Campaign, *, split: str | None = None) -> QuerySet[Item]:

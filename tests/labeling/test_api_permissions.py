@@ -1030,8 +1030,16 @@ def test_my_progress_counts_only_the_callers_work(world: World, client_as: Any) 
     annotator = world.people["annotator"]
     annotation_submit(assignment_id=world.assignment.pk, user=annotator, values=valid_values())
     url = f"/api/campaigns/{world.campaign.pk}/my-progress/"
-    assert client_as(annotator).get(url).json() == {"done": 1, "available": 4}
-    assert client_as(world.people["viewer"]).get(url).json() == {"done": 0, "available": 5}
+    assert client_as(annotator).get(url).json() == {
+        "done": 1,
+        "available": 4,
+        "available_capped": False,
+    }
+    assert client_as(world.people["viewer"]).get(url).json() == {
+        "done": 0,
+        "available": 5,
+        "available_capped": False,
+    }
     assert client_as(annotator).get("/api/campaigns/999999/my-progress/").status_code == 404
 
 

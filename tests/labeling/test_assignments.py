@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from assay.errors import DomainError
 from labeling.models import Annotation, Assignment, Campaign, Item, Membership
+from labeling.selectors import campaigns as campaign_selectors
 from labeling.services.assignments import annotation_submit, assignment_next, assignment_skip
 from tests.factories import valid_values
 from tests.labeling.factories_extra import (
@@ -296,9 +297,26 @@ def test_annotators_never_see_others_labels(client_as: Any) -> None:
     assert set(body) == {"assignment", "upcoming", "progress"}
     assert set(body["assignment"]) == {"id", "item", "status", "leased_at", "expires_at"}
     assert set(body["assignment"]["item"]) == {"id", "prompt", "text"}
-    assert set(body["progress"]) == {"done", "available"}
+    assert set(body["progress"]) == {"done", "available", "available_capped"}
     assert "unsafe" not in r.content.decode()
     assert "slur" not in r.content.decode()
+
+
+@pytest.mark.django_db
+def test_next_counts_open_items_only_up_to_the_cap(client_as: Any, monkeypatch: Any) -> None:
+    """`next` runs on every item, so it stops counting open items at the cap and says so;
+    my-progress still counts them all."""
+    campaign = campaign_with_items(6)
+    a = member(campaign)
+    monkeypatch.setattr(campaign_selectors, "PROGRESS_CAP", 4)
+    body = client_as(a).post(f"/api/campaigns/{campaign.pk}/next/").json()
+    assert body["progress"] == {"done": 0, "available": 4, "available_capped": True}
+    exact = client_as(a).get(f"/api/campaigns/{campaign.pk}/my-progress/").json()
+    assert exact == {"done": 0, "available": 6, "available_capped": False}
+
+    monkeypatch.setattr(campaign_selectors, "PROGRESS_CAP", 7)
+    body = client_as(a).post(f"/api/campaigns/{campaign.pk}/next/").json()
+    assert body["progress"] == {"done": 0, "available": 6, "available_capped": False}
 
 
 # --- concurrency -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ describe("my campaigns", () => {
           results: [campaign(), campaign({ id: 8, name: "Closed one", status: "closed", role: "viewer" })],
         },
       },
-      "GET /api/campaigns/7/my-progress/": { body: { done: 3, available: 9 } },
+      "GET /api/campaigns/7/my-progress/": { body: { done: 3, available: 9, available_capped: false } },
     });
     renderAt("/", <MyCampaignsPage />, "/");
     expect(await screen.findByText("3 done · 9 left for you")).toBeInTheDocument();

@@ -82,7 +82,7 @@ export function campaign(overrides: Record<string, unknown> = {}) {
   };
 }
 
-export function lease(id: number, text: string, prompt = "Tell me something.", progress = { done: 2, available: 5 }) {
+export function lease(id: number, text: string, prompt = "Tell me something.", progress = { done: 2, available: 5, available_capped: false }) {
   return {
     assignment: {
       id,

@@ -281,7 +281,12 @@ export function AnnotationTask({
         <div className="ws-stats">
           <ProgressBar value={progress.done} max={total} label="Your progress" />
           <span>
-            <strong>{progress.done}</strong> done · <strong>{progress.available}</strong> left
+            <strong>{progress.done}</strong> done ·{" "}
+            <strong>
+              {progress.available}
+              {progress.available_capped ? "+" : ""}
+            </strong>{" "}
+            left
           </span>
           <ItemTimer startedAt={startedAt} />
         </div>

@@ -93,8 +93,10 @@ function reducer(state: State, action: Action): State {
         recalled: state.recalled.filter((r) => r.assignment.id !== id),
         left: entry,
         progress: base && {
+          ...base,
           done: base.done + (entry.kind === "submit" ? 1 : 0),
-          available: Math.max(0, base.available - 1),
+          // A capped count is a lower bound ("1000+"): it stays until the server counts again.
+          available: base.available_capped ? base.available : Math.max(0, base.available - 1),
         },
         syncing: true,
       };

@@ -15,7 +15,7 @@ const SECOND = () => lease(2, "Second output", "Second prompt.");
 const THIRD = () => lease(3, "Third output", "Third prompt.");
 
 /** A `next?ahead=1` answer: the item to label now and the one held after it. */
-function ahead(now: Lease | null, upcoming: Lease | null, progress = { done: 2, available: 5 }) {
+function ahead(now: Lease | null, upcoming: Lease | null, progress = { done: 2, available: 5, available_capped: false }) {
   return { assignment: now?.assignment ?? null, upcoming: upcoming?.assignment ?? null, progress };
 }
 
@@ -24,7 +24,7 @@ function setup(routes: Parameters<typeof mockApi>[0] = {}) {
     "GET /api/campaigns/7/": { body: campaign() },
     "POST /api/campaigns/7/next/": [
       { body: ahead(FIRST(), SECOND()) },
-      { body: ahead(SECOND(), THIRD(), { done: 3, available: 4 }) },
+      { body: ahead(SECOND(), THIRD(), { done: 3, available: 4, available_capped: false }) },
     ],
     "POST /api/assignments/1/submit/": { status: 201, body: { id: 99 } },
     "POST /api/assignments/1/skip/": { body: { id: 1, status: "skipped" } },
@@ -113,6 +113,21 @@ describe("workspace", () => {
     expect(screen.getByTestId("prompt-text")).toHaveTextContent("Tell me something.");
     expect(screen.getByText(/done/).textContent).toMatch(/2 done · 5 left/);
     expect(screen.getByRole("timer")).toHaveTextContent(/0:0\d/);
+  });
+
+  it("shows a capped count as a lower bound and keeps it while submitting", async () => {
+    const { user } = setup({
+      "POST /api/campaigns/7/next/": [
+        { body: ahead(FIRST(), SECOND(), { done: 2, available: 1000, available_capped: true }) },
+        { body: ahead(SECOND(), THIRD(), { done: 3, available: 1000, available_capped: true }) },
+      ],
+    });
+    await screen.findByText(OUTPUT);
+    expect(screen.getByText(/done/).textContent).toMatch(/2 done · 1000\+ left/);
+    await answerAllByKeys(user);
+    await user.keyboard("{Enter}");
+    await screen.findByText("Second output");
+    expect(screen.getByText(/done/).textContent).toMatch(/3 done · 1000\+ left/);
   });
 
   it("number keys pick, Tab moves between questions, Ctrl+Z undoes", async () => {
@@ -353,8 +368,8 @@ describe("workspace", () => {
       "POST /api/campaigns/7/next/": [
         { body: ahead(FIRST(), SECOND()) },
         // Still leased to them, so the failed item comes back as the oldest lease: not shown again.
-        { body: ahead(FIRST(), SECOND(), { done: 2, available: 5 }) },
-        { body: ahead(SECOND(), THIRD(), { done: 3, available: 4 }) },
+        { body: ahead(FIRST(), SECOND(), { done: 2, available: 5, available_capped: false }) },
+        { body: ahead(SECOND(), THIRD(), { done: 3, available: 4, available_capped: false }) },
       ],
     });
     await screen.findByText(OUTPUT);
@@ -401,7 +416,7 @@ describe("workspace", () => {
   });
 
   it("says All done when nothing is left", async () => {
-    setup({ "POST /api/campaigns/7/next/": { body: { assignment: null, progress: { done: 4, available: 0 } } } });
+    setup({ "POST /api/campaigns/7/next/": { body: { assignment: null, progress: { done: 4, available: 0, available_capped: false } } } });
     expect(await screen.findByRole("heading", { name: "All done" })).toBeInTheDocument();
     expect(screen.getByText(/You labeled/)).toHaveTextContent("You labeled 4 items in Safety eval.");
     expect(screen.getByRole("link", { name: /back to my campaigns/i })).toHaveAttribute("href", "/");
@@ -460,7 +475,7 @@ describe("workspace", () => {
     const { user, calls, fetchMock } = setup({
       "POST /api/campaigns/7/next/": [
         { body: ahead(FIRST(), SECOND()) },
-        { body: ahead(SECOND(), THIRD(), { done: 3, available: 7 }) },
+        { body: ahead(SECOND(), THIRD(), { done: 3, available: 7, available_capped: false }) },
       ],
     });
     await screen.findByText(OUTPUT);
@@ -503,9 +518,9 @@ describe("workspace", () => {
     const { user, calls } = setup({
       "POST /api/campaigns/7/next/": [
         { body: ahead(FIRST(), SECOND()) },
-        { body: ahead(SECOND(), THIRD(), { done: 3, available: 4 }) },
-        { body: ahead(THIRD(), null, { done: 4, available: 1 }) },
-        { body: ahead(null, null, { done: 5, available: 0 }) },
+        { body: ahead(SECOND(), THIRD(), { done: 3, available: 4, available_capped: false }) },
+        { body: ahead(THIRD(), null, { done: 4, available: 1, available_capped: false }) },
+        { body: ahead(null, null, { done: 5, available: 0, available_capped: false }) },
       ],
       "POST /api/assignments/3/submit/": { status: 201, body: { id: 101 } },
     });
@@ -526,8 +541,8 @@ describe("workspace", () => {
   it("waits for the submit of the last item, then says the queue is empty", async () => {
     const { user, fetchMock } = setup({
       "POST /api/campaigns/7/next/": [
-        { body: ahead(FIRST(), null, { done: 4, available: 1 }) },
-        { body: ahead(null, null, { done: 5, available: 0 }) },
+        { body: ahead(FIRST(), null, { done: 4, available: 1, available_capped: false }) },
+        { body: ahead(null, null, { done: 5, available: 0, available_capped: false }) },
       ],
     });
     await screen.findByText(OUTPUT);
