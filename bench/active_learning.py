@@ -18,7 +18,7 @@ Target: uncertainty reaches random's final macro-F1 with at most 60% of random's
 Writes bench/results/active_learning.json and bench/results/active_learning.png.
 
 Usage (from the repository root):
-    .venv/bin/python bench/active_learning.py [--budget 5000] [--batch 200] [--seeds 1,2]
+    .venv/bin/python bench/active_learning.py [--budget N] [--batch 200] [--seeds 1,2]
         [--strategies random,uncertainty,margin_only]
         [--limit N]
 """
@@ -55,11 +55,9 @@ def features(pool: list[str], val: list[str]) -> tuple[Any, Any]:
     return x_pool, x_val
 
 
-def fit_predict(x: Any, y: Any, x_out: list[Any], seed: int, n_classes: int, c: float) -> list[Any]:
+def fit_predict(clf: Any, x: Any, y: Any, x_out: list[Any], n_classes: int) -> list[Any]:
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
 
-    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=seed)
     clf.fit(x, y)
     outs = []
     for xo in x_out:
@@ -73,12 +71,19 @@ def simulate(
     strategy: str, data: dict[str, Any], args: argparse.Namespace, seed: int
 ) -> list[dict[str, float]]:
     import numpy as np
+    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 
     from classifiers.active_learning import priorities, select_batch
 
     rng = np.random.default_rng(seed)
+    # One model per run, refitted from the last round's weights (warm start): each round adds
+    # 200 labels, so the optimum moves little and a full pool's 77 rounds stay affordable.
+    clf = LogisticRegression(
+        C=args.C, class_weight="balanced", max_iter=2000, random_state=seed, warm_start=True
+    )
     y_pool, y_val = data["y_pool"], data["y_val"]
+    budget = args.budget or len(y_pool)
     n = len(y_pool)
     order = np.random.default_rng(seed).permutation(n)  # the shared start and random's order
     labeled = np.zeros(n, dtype=bool)
@@ -87,18 +92,17 @@ def simulate(
     while True:
         idx = np.flatnonzero(labeled)
         unlabeled = np.flatnonzero(~labeled)
-        need_pool = strategy != "random" and len(unlabeled) and labeled.sum() < args.budget
+        need_pool = strategy != "random" and len(unlabeled) and labeled.sum() < budget
         outs = fit_predict(
+            clf,
             data["x_pool"][idx],
             y_pool[idx],
             [data["x_val"]] + ([data["x_pool"][unlabeled]] if need_pool else []),
-            seed,
             data["n_classes"],
-            args.C,
         )
         f1 = f1_score(y_val, outs[0].argmax(1), average="macro")
         curve.append({"labels": int(labeled.sum()), "macro_f1": float(f1)})
-        if labeled.sum() >= args.budget or not len(unlabeled):
+        if labeled.sum() >= budget or not len(unlabeled):
             return curve
         if strategy == "random":
             nxt = [i for i in order if not labeled[i]][: args.batch]
@@ -154,7 +158,12 @@ def main() -> None:
     import numpy as np
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=5000)
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="stop at this many labels (default: the whole pool)",
+    )
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--strategies", default="random,uncertainty")
@@ -220,7 +229,7 @@ def main() -> None:
         "pool": len(pool),
         "val": len(val),
         "batch": args.batch,
-        "budget": args.budget,
+        "budget": args.budget or len(pool),
         "seeds": seeds,
         "C": args.C,
         "random_final_macro_f1": target,

@@ -92,6 +92,7 @@ def run_backend(name: str, args: argparse.Namespace, data: dict[str, Any]) -> di
             "max_length": args.max_length,
             "batch_size": args.batch_size,
             "lr": args.lr,
+            "class_weight": None if args.class_weight == "none" else args.class_weight,
         }
         if args.model_path:
             params["model_path"] = args.model_path
@@ -174,6 +175,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=8e-5)
+    parser.add_argument("--class-weight", choices=["balanced", "none"], default="balanced")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--model-path", default=None, help="a local HF folder (default MiniLM)")
     parser.add_argument("--out", type=Path, default=RESULTS)

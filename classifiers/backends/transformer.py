@@ -98,8 +98,11 @@ class TransformerClassifier:
         warmup_ratio: float = 0.1,
         dropout: float = 0.1,
         freeze_embeddings: bool = True,
+        class_weight: str | None = "balanced",
         device: str | None = None,
     ) -> None:
+        if class_weight not in (None, "balanced"):
+            raise TypeError("class_weight must be 'balanced' or None")
         self.classes = list(classes)
         self.seed = seed
         self.params: dict[str, Any] = {
@@ -114,6 +117,10 @@ class TransformerClassifier:
             # The word-embedding table is half of MiniLM's weights: frozen, an optimizer step
             # skips it, which matters on a CPU, and small label sets cannot move it far anyway.
             "freeze_embeddings": bool(freeze_embeddings),
+            # "balanced": each class weighs as much in the loss as the others together (as
+            # scikit-learn's class_weight), so the rarest harm class is not traded away for
+            # accuracy on the common one; macro-F1 is what the evaluation asks for.
+            "class_weight": class_weight,
         }
         self._device = _pick_device(device)
         self.temperature = 1.0
@@ -224,7 +231,11 @@ class TransformerClassifier:
         import torch
 
         labels = torch.tensor(train.labels, dtype=torch.long)
-        weights = torch.tensor(train.weights if train.weights else [1.0] * len(ids))
+        weights = torch.tensor(
+            train.weights if train.weights else [1.0] * len(ids), dtype=torch.float32
+        )
+        if self.params.get("class_weight") == "balanced":
+            weights = weights * _balanced_class_weights(train.labels, len(self.classes))[labels]
         self.model.train()
         for rows in _length_batches([len(x) for x in ids], self.params["batch_size"], rng):
             logits = self.model(*self._batch(ids, rows))
@@ -294,6 +305,18 @@ class TransformerClassifier:
         versions = library_versions("torch", "transformers", "tokenizers", "safetensors", "numpy")
         versions["torch_threads"] = str(torch.get_num_threads())
         return versions
+
+
+def _balanced_class_weights(labels: list[int], n_classes: int) -> torch.Tensor:
+    """n / (k * count) per class, as scikit-learn's "balanced"; a class absent weighs 0."""
+    import torch
+
+    counts = torch.bincount(torch.tensor(labels, dtype=torch.long), minlength=n_classes).float()
+    present = int((counts > 0).sum())
+    weights = torch.zeros(n_classes)
+    mask = counts > 0
+    weights[mask] = len(labels) / (present * counts[mask])
+    return weights
 
 
 def _macro_f1(labels: list[int], logits: torch.Tensor, n_classes: int) -> float:

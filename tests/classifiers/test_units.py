@@ -75,3 +75,21 @@ def test_training_goes_to_the_gpu_queue_and_the_trigger_to_the_default_one() -> 
     assert router.route({}, train_run.name)["queue"].name == "gpu"
     assert retrain_if_due.name == "classifiers.retrain_if_due"
     assert router.route({}, retrain_if_due.name)["queue"].name == "default"
+
+
+def test_balanced_class_weights_match_scikit_learns() -> None:
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from classifiers.backends.transformer import _balanced_class_weights
+
+    labels = [0, 0, 0, 0, 1, 1, 2, 0, 1]
+    ours = _balanced_class_weights(labels, 3).tolist()
+    theirs = compute_class_weight("balanced", classes=np.array([0, 1, 2]), y=np.array(labels))
+    assert ours == pytest.approx(theirs.tolist())
+    # A class with no example weighs nothing (and does not divide by zero).
+    assert _balanced_class_weights([0, 0, 1], 3).tolist() == pytest.approx([0.75, 1.5, 0.0])
+
+
+def test_the_transformer_refuses_an_unknown_class_weight() -> None:
+    with pytest.raises(TypeError, match="class_weight"):
+        make_backend("transformer", ["a", "b"], params={"class_weight": "inverse"})
