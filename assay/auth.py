@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
-from assay.rawsql import Columns, split_row
+from assay.rawsql import Columns, hot_cursor, split_row
 
 _TOKEN = Columns(Token)
 _USER: Columns[Any] = Columns(get_user_model())
@@ -27,7 +26,7 @@ _SQL = (
 
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Token]:
-        with connection.cursor() as cursor:
+        with hot_cursor() as cursor:
             cursor.execute(_SQL, [key])
             row = cursor.fetchone()
         if row is None:

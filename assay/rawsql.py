@@ -17,6 +17,25 @@ from django.db.models import Field, Model
 M = TypeVar("M", bound=Model)
 
 
+def hot_cursor() -> Any:
+    """A cursor for the hot path's fixed statements.
+
+    On PostgreSQL it binds parameters on the server, so psycopg prepares a statement once it
+    has run `prepare_threshold` times on the connection (settings: PG_PREPARE_THRESHOLD) and
+    PostgreSQL stops parsing and planning it per request. Django's own cursors bind on the
+    client, which never prepares. It is wrapped as Django wraps its cursors (thread checks).
+    Elsewhere, and while Django logs queries (DEBUG, or a test capturing them: a prepared
+    statement's SQL text is not kept for the log), it is Django's own cursor.
+    """
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    raw = ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+    return connection._prepare_cursor(raw)  # type: ignore[attr-defined]
+
+
 class Columns(Generic[M]):
     """Some (default: all) concrete columns of a model: their SQL and a row-to-instance builder."""
 

@@ -83,6 +83,12 @@ if DATABASE_URL:
             conn_health_checks=env_bool("CONN_HEALTH_CHECKS", False),
         )
     }
+    # The hot path's fixed statements (assay.rawsql.hot_cursor) become server-side prepared
+    # statements from their second run on a connection, so PostgreSQL parses and plans them
+    # once per connection instead of once per request. The ORM's own cursors bind on the
+    # client and never prepare. 0 turns it off (e.g. behind a transaction-pooling pgbouncer).
+    _prepare = env_int("PG_PREPARE_THRESHOLD", 2)
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _prepare or None
 else:
     DATABASES = {
         "default": {

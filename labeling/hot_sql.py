@@ -10,12 +10,13 @@ Rows come back as model instances (assay.rawsql.Columns), as the ORM would build
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 
-from assay.rawsql import Columns, split_row
+from assay.rawsql import Columns, hot_cursor, split_row
 from labeling.models import (
     Annotation,
     Assignment,
@@ -32,14 +33,14 @@ def _adapt(value: datetime) -> Any:
 
 
 def _fetchone(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         row: tuple[Any, ...] | None = cursor.fetchone()
         return row
 
 
 def _execute(sql: str, params: list[Any]) -> int:
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
 
@@ -104,6 +105,67 @@ def mark_submitted(assignment_id: int, item_id: int, finished_at: datetime) -> N
         [_adapt(finished_at), assignment_id],
     )
     _execute("UPDATE labeling_item SET n_submitted = n_submitted + 1 WHERE id = %s", [item_id])
+
+
+_PICK_AND_LEASE_PG = (
+    "WITH picked AS ("
+    " SELECT i.id AS item_id, i.text AS item_text, i.model_id, p.id AS prompt_id,"
+    " p.text AS prompt_text FROM labeling_item i JOIN labeling_prompt p ON p.id = i.prompt_id"
+    " WHERE i.campaign_id = %s AND {where} AND NOT EXISTS ("
+    "  SELECT 1 FROM labeling_assignment u WHERE u.item_id = i.id AND u.annotator_id = %s"
+    "  AND u.status IN ('active', 'submitted', 'skipped'))"
+    " ORDER BY {order} LIMIT 1 FOR UPDATE OF i SKIP LOCKED),"
+    " slot AS (UPDATE labeling_item SET open_slots = open_slots - 1"
+    "  WHERE id IN (SELECT item_id FROM picked) AND %s),"
+    " lease AS (INSERT INTO labeling_assignment"
+    "  (campaign_id, item_id, annotator_id, status, leased_at, expires_at, finished_at)"
+    "  SELECT %s, item_id, %s, 'active', %s, %s, NULL FROM picked"
+    "  ON CONFLICT (item_id, annotator_id) DO UPDATE SET status = 'active',"
+    "  campaign_id = excluded.campaign_id, leased_at = excluded.leased_at,"
+    "  expires_at = excluded.expires_at, finished_at = NULL RETURNING id)"
+    " SELECT picked.item_id, picked.item_text, picked.model_id, picked.prompt_id,"
+    " picked.prompt_text, lease.id FROM picked, lease"
+)
+
+
+def pick_and_lease(
+    campaign_id: int,
+    user_id: int,
+    order: str,
+    leased_at: datetime,
+    expires_at: datetime,
+) -> tuple[int, str, int, int, str, int] | None:
+    """Pick the next item (as `pick_item`), take its slot (not for gold) and lease it.
+
+    (item id, text, model id, prompt id, prompt text, lease id), or None when nothing is left.
+    On PostgreSQL it is one statement (data-modifying CTEs), where the three would be three
+    round trips; SQLite runs them one after the other inside its write transaction.
+    """
+    takes_slot = order != "gold"
+    if connection.vendor == "postgresql":
+        where, order_by = _ORDERS[order]
+        row = _fetchone(
+            _PICK_AND_LEASE_PG.format(where=where, order=order_by),
+            [
+                campaign_id,
+                user_id,
+                takes_slot,
+                campaign_id,
+                user_id,
+                _adapt(leased_at),
+                _adapt(expires_at),
+            ],
+        )
+        if row is None:
+            return None
+        return (row[0], row[1], row[2], row[3], row[4], int(row[5]))
+    picked = pick_item(campaign_id, user_id, order)
+    if picked is None:
+        return None
+    if takes_slot:
+        take_slot(picked[0])
+    lease_id = upsert_lease(campaign_id, picked[0], user_id, leased_at, expires_at)
+    return (*picked, lease_id)
 
 
 def annotator_progress(campaign_id: int, user_id: int, cap: int | None = None) -> dict[str, Any]:
@@ -184,7 +246,7 @@ _LEASES_SQL = (
 
 def live_leases(campaign_id: int, user_id: int, now: datetime, limit: int) -> list[Assignment]:
     """The annotator's unexpired active leases, oldest first, with item and prompt text."""
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_LEASES_SQL, [campaign_id, user_id, _adapt(now), limit])
         rows = cursor.fetchall()
     leases = []
@@ -243,18 +305,72 @@ _ANNOTATION_INSERT = [
 ]
 
 
-def insert_annotation(annotation: Annotation) -> None:
-    """INSERT the (unsaved) annotation and set its id; created_at must be set by the caller."""
+def _annotation_params(annotation: Annotation) -> tuple[str, str, list[Any]]:
     params = [
         f.get_db_prep_save(getattr(annotation, f.attname), connection)  # type: ignore[union-attr]
         for f in _ANNOTATION_INSERT
     ]
     columns = ", ".join(f'"{f.column}"' for f in _ANNOTATION_INSERT)  # type: ignore[union-attr]
-    marks = ", ".join(["%s"] * len(params))
+    return columns, ", ".join(["%s"] * len(params)), params
+
+
+def _saved(annotation: Annotation, pk: int) -> None:
+    annotation.pk = pk
+    annotation._state.adding = False
+    annotation._state.db = connection.alias
+
+
+def insert_annotation(annotation: Annotation) -> None:
+    """INSERT the (unsaved) annotation and set its id; created_at must be set by the caller."""
+    columns, marks, params = _annotation_params(annotation)
     row = _fetchone(
         f"INSERT INTO labeling_annotation ({columns}) VALUES ({marks}) RETURNING id", params
     )
     assert row is not None
-    annotation.pk = int(row[0])
-    annotation._state.adding = False
-    annotation._state.db = connection.alias
+    _saved(annotation, int(row[0]))
+
+
+def record_submission(
+    annotation: Annotation, assignment_id: int, item_id: int, finished_at: datetime
+) -> list[dict[str, Any]]:
+    """Store the (unsaved) annotation, mark its assignment submitted and count it on the item;
+    return the values of every annotation of the item, this one included (for its vote).
+
+    On PostgreSQL it is one statement (data-modifying CTEs; the item's other annotations are
+    read from the statement's snapshot, this one from its RETURNING), instead of four round
+    trips; SQLite runs them one after the other inside its write transaction.
+    """
+    if connection.vendor != "postgresql":
+        insert_annotation(annotation)
+        mark_submitted(assignment_id, item_id, finished_at)
+        return item_values(item_id)
+    columns, marks, params = _annotation_params(annotation)
+    with hot_cursor() as cursor:
+        cursor.execute(
+            f"WITH ins AS (INSERT INTO labeling_annotation ({columns}) VALUES ({marks})"
+            ' RETURNING id, "values"),'
+            " asg AS (UPDATE labeling_assignment SET status = 'submitted', finished_at = %s"
+            "  WHERE id = %s),"
+            " itm AS (UPDATE labeling_item SET n_submitted = n_submitted + 1 WHERE id = %s)"
+            ' SELECT id, "values" FROM ins'
+            ' UNION ALL SELECT NULL, "values" FROM labeling_annotation WHERE item_id = %s',
+            [*params, _adapt(finished_at), assignment_id, item_id, item_id],
+        )
+        rows = cursor.fetchall()
+    own = [int(pk) for pk, _ in rows if pk is not None]
+    assert len(own) == 1
+    _saved(annotation, own[0])
+    return [_json(v) for _, v in rows]
+
+
+def item_values(item_id: int) -> list[dict[str, Any]]:
+    """Every annotation's values for one item (unique (item, annotator) index)."""
+    with hot_cursor() as cursor:
+        cursor.execute('SELECT "values" FROM labeling_annotation WHERE item_id = %s', [item_id])
+        rows = cursor.fetchall()
+    return [_json(v) for (v,) in rows]
+
+
+def _json(value: Any) -> Any:
+    # Django has psycopg hand jsonb back as text (JSONField decodes it); SQLite gives text too.
+    return json.loads(value) if isinstance(value, str) else value

@@ -183,8 +183,14 @@ class Item(models.Model):
     refuses to take it below zero, so no item is ever handed out beyond its overlap.
     """
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
-    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="items")
+    # No index of their own: (campaign, model) and item_unique_sample (prompt, ...) lead with
+    # them. Every index is written again on each update of open_slots, on every next.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
+    prompt = models.ForeignKey(
+        Prompt, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     # Referenced by name: labeling code never imports generation (dependencies point one way).
     model = models.ForeignKey(
         "generation.CandidateModel", on_delete=models.PROTECT, related_name="items"
@@ -259,9 +265,15 @@ class Assignment(models.Model):
         EXPIRED = "expired"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    # Covered by assignment_unique (item, annotator) and (annotator, campaign, status).
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
     annotator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_index=False,
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     leased_at = models.DateTimeField()
@@ -294,7 +306,10 @@ class Assignment(models.Model):
 
 
 class Annotation(models.Model):
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    # Covered by annotation_unique (item, annotator).
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
     )
@@ -341,8 +356,14 @@ class Consensus(models.Model):
         GOLD = "gold"
         ADJUDICATED = "adjudicated"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consensus")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="consensus")
+    # Covered by (campaign, dimension, confidence) and consensus_unique (item, dimension): each
+    # submit rewrites its item's rows, and every index with them.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="consensus", db_index=False
+    )
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="consensus", db_index=False
+    )
     dimension = models.CharField(max_length=64)
     value = models.JSONField()
     confidence = models.FloatField(help_text="Posterior of `value`, or the agreeing share")
@@ -359,7 +380,10 @@ class Consensus(models.Model):
                 name="consensus_confidence_range",
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "dimension", "confidence"])]
+        # No index holds a column a vote rewrites (value, confidence, method, ...), so on
+        # PostgreSQL the per-submit update of a row is heap-only: no index entry written. The
+        # review queue sorts one campaign dimension's rows by confidence in memory.
+        indexes = [models.Index(fields=["campaign", "dimension"], name="consensus_dimension")]
 
     def __str__(self) -> str:
         return f"item {self.item_id} {self.dimension}={self.value!r} ({self.method})"

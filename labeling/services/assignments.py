@@ -170,40 +170,44 @@ def _renew_if_half_spent(lease: Assignment, campaign: Campaign, now: datetime) -
         Assignment.objects.filter(pk=lease.pk).update(expires_at=lease.expires_at)
 
 
-def _pick(campaign: Campaign, user: Any) -> tuple[tuple[int, str, int, int, str] | None, bool]:
-    """The next item for `user` and whether it is gold.
-
-    Gold is mixed in at the campaign's gold rate, but only while regular work remains, so the
-    queue never ends on a run of gold. Under the uncertainty strategy a random share of picks
-    keeps the fixed random order, so labeled items stay usable for unbiased estimates.
-    """
-    order = "random"
+def _order(campaign: Campaign) -> str:
+    """Under the uncertainty strategy a random share of picks keeps the fixed random order, so
+    labeled items stay usable for unbiased estimates."""
     if (
         campaign.queue_strategy == QueueStrategy.UNCERTAINTY
         and _rng.random() >= campaign.random_share
     ):
-        order = "priority"
-    picked = hot_sql.pick_item(campaign.pk, user.pk, order)
-    if picked is not None and campaign.gold_rate > 0 and _rng.random() < campaign.gold_rate:
-        gold = hot_sql.pick_item(campaign.pk, user.pk, "gold")
+        return "priority"
+    return "random"
+
+
+def _pick_and_lease(
+    campaign: Campaign, user: Any, now: datetime, expires: datetime
+) -> tuple[int, str, int, int, str, int] | None:
+    """Lease the next item for `user`: (item id, text, model id, prompt id, prompt text, lease).
+
+    Gold is mixed in at the campaign's gold rate, but only while regular work remains, so the
+    queue never ends on a run of gold; it takes no slot.
+    """
+    order = _order(campaign)
+    gold_turn = campaign.gold_rate > 0 and _rng.random() < campaign.gold_rate
+    if gold_turn and hot_sql.pick_item(campaign.pk, user.pk, order) is not None:
+        gold = hot_sql.pick_and_lease(campaign.pk, user.pk, "gold", now, expires)
         if gold is not None:
-            return gold, True
-    return picked, False
+            return gold
+    return hot_sql.pick_and_lease(campaign.pk, user.pk, order, now, expires)
 
 
 _rng = random.SystemRandom()
 
 
 def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:
-    picked, gold = _pick(campaign, user)
-    if picked is None:
-        return None
-    item_id, text, model_id, prompt_id, prompt_text = picked
-    if not gold:
-        hot_sql.take_slot(item_id)
     expires = now + timedelta(minutes=campaign.lease_minutes)
     # Renews in place a lease of this annotator's that expired earlier (one row per pair).
-    lease_id = hot_sql.upsert_lease(campaign.pk, item_id, user.pk, now, expires)
+    leased = _pick_and_lease(campaign, user, now, expires)
+    if leased is None:
+        return None
+    item_id, text, model_id, prompt_id, prompt_text, lease_id = leased
     # Built as if loaded with .only(...): any other field is fetched on first access.
     prompt = Prompt.from_db(
         "default", ["id", "campaign_id", "text"], [prompt_id, campaign.pk, prompt_text]
@@ -294,10 +298,13 @@ def annotation_submit(
             client_submitted_at=client_submitted_at,
             created_at=now,
         )
-        hot_sql.insert_annotation(annotation)
-        hot_sql.mark_submitted(assignment.pk, assignment.item_id, now)
+        answers = hot_sql.record_submission(annotation, assignment.pk, assignment.item_id, now)
         consensus_after_submit(
-            annotation=annotation, item=assignment.item, campaign=assignment.campaign, now=now
+            annotation=annotation,
+            item=assignment.item,
+            campaign=assignment.campaign,
+            now=now,
+            answers=answers,
         )
     return annotation
 

@@ -17,13 +17,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from labeling import hot_sql
 from labeling.models import Annotation, Campaign, Item, QualityState
 from labeling.quality.votes import Vote, vote_dimension
 from labeling.rubric import dimension_applies
 from labeling.services.consensus_io import (
     delete_unfitted,
     flag_refit,
-    item_answers,
     load_annotations,
     upsert_item_votes,
     upsert_votes,
@@ -38,13 +38,21 @@ REFIT_STALE = timedelta(minutes=15)  # a refit "running" longer than this is tak
 
 
 def consensus_after_submit(
-    *, annotation: Annotation, item: Item, campaign: Campaign, now: datetime
+    *,
+    annotation: Annotation,
+    item: Item,
+    campaign: Campaign,
+    now: datetime,
+    answers: Sequence[dict[str, Any]] | None = None,
 ) -> None:
-    """Called by annotation_submit inside its transaction: keep it to a few indexed queries."""
+    """Called by annotation_submit inside its transaction: keep it to a few indexed queries.
+
+    `answers` are the values of the item's annotations when the caller has them already.
+    """
     if item.is_gold:
         gold_answer_record(annotation=annotation, item=item, campaign=campaign, now=now)
     else:
-        consensus_vote_item(item=item, campaign=campaign, now=now)
+        consensus_vote_item(item=item, campaign=campaign, now=now, answers=answers)
     schedule_refit(campaign.pk)
 
 
@@ -81,9 +89,17 @@ def item_votes(
     return votes
 
 
-def consensus_vote_item(*, item: Item, campaign: Campaign, now: datetime | None = None) -> None:
-    """Re-vote one item from its own annotations (the cheap update on submit)."""
-    votes = item_votes(campaign.rubric.schema, item_answers(item.pk), item.text)
+def consensus_vote_item(
+    *,
+    item: Item,
+    campaign: Campaign,
+    now: datetime | None = None,
+    answers: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    """Re-vote one item from its own annotations (the cheap update on submit); `answers`, when
+    given, are their values (read in the same transaction)."""
+    rows = hot_sql.item_values(item.pk) if answers is None else answers
+    votes = item_votes(campaign.rubric.schema, rows, item.text)
     upsert_item_votes(campaign.pk, item.pk, votes, now or timezone.now())
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 
+from assay.rawsql import hot_cursor
 from labeling.models import Annotation, Consensus, Item, QualityState
 from labeling.quality.votes import Vote
 
@@ -72,27 +73,38 @@ def load_annotations(
     return out
 
 
-def _upsert_sql() -> str:
+def _upsert_head() -> str:
+    columns = ", ".join(f'"{c}"' for c in _COLUMNS)
+    return f'INSERT INTO "{Consensus._meta.db_table}" ({columns})'
+
+
+def _upsert_parts() -> tuple[str, str]:
+    """One row's VALUES group, and the ON CONFLICT clause."""
     table = Consensus._meta.db_table
     json_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
     params = ", ".join(json_param if c in ("value", "posterior") else "%s" for c in _COLUMNS)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in _COLUMNS[3:])
     truth = ", ".join(f"'{m}'" for m in _TRUTH)
-    return (
-        f'INSERT INTO "{table}" ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in _COLUMNS)}) '
-        f'VALUES ({params}) ON CONFLICT ("item_id", "dimension") DO UPDATE SET {updates} '
+    tail = (
+        f' ON CONFLICT ("item_id", "dimension") DO UPDATE SET {updates} '
         f'WHERE "{table}"."method" NOT IN ({truth}) '
         # A submit's vote written while a refit was fitting is newer than the fit: keep it
         # (the submit has queued the next refit, which will include its label).
         f'AND "{table}"."updated_at" <= excluded."updated_at"'
     )
+    return f"({params})", tail
 
 
-def upsert_votes(campaign_id: int, votes: dict[str, dict[int, Vote]], now: datetime) -> int:
-    """Write every fitted vote; rows holding gold or an adjudication, or written after `now`,
-    are left as they are."""
+def _upsert_sql() -> str:
+    values, tail = _upsert_parts()
+    return f"{_upsert_head()} VALUES {values}{tail}"
+
+
+def _vote_rows(
+    campaign_id: int, votes: dict[str, dict[int, Vote]], now: datetime
+) -> Iterable[Sequence[Any]]:
     stamp = connection.ops.adapt_datetimefield_value(now)
-    rows: Iterable[Sequence[Any]] = (
+    return (
         (
             campaign_id,
             item_id,
@@ -107,11 +119,16 @@ def upsert_votes(campaign_id: int, votes: dict[str, dict[int, Vote]], now: datet
         for dimension, per_item in votes.items()
         for item_id, v in per_item.items()
     )
+
+
+def upsert_votes(campaign_id: int, votes: dict[str, dict[int, Vote]], now: datetime) -> int:
+    """Write every fitted vote; rows holding gold or an adjudication, or written after `now`,
+    are left as they are."""
     sql = _upsert_sql()
     batch: list[Sequence[Any]] = []
     written = 0
-    with connection.cursor() as cur:
-        for row in rows:
+    with hot_cursor() as cur:
+        for row in _vote_rows(campaign_id, votes, now):
             batch.append(row)
             if len(batch) == BATCH:
                 cur.executemany(sql, batch)
@@ -135,43 +152,64 @@ def delete_unfitted(campaign_id: int, now: datetime) -> int:
 # --- the per-submit statements: prebuilt once, no ORM compile on the hot path ------------------
 
 
-def item_answers(item_id: int) -> list[dict[str, Any]]:
-    """Every annotation's values for one item (unique (item, annotator) index)."""
-    table = Annotation._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(f'SELECT "values" FROM "{table}" WHERE "item_id" = %s', [item_id])
-        rows = cur.fetchall()
-    return [json.loads(v) if isinstance(v, str) else v for (v,) in rows]
-
-
 def upsert_item_votes(
     campaign_id: int, item_id: int, votes: dict[str, Vote], now: datetime
 ) -> None:
     """Write one item's votes and drop its other fitted rows (a conditional dimension that no
-    longer applies); gold and adjudicated rows stay, as in the refit."""
-    if votes:
-        upsert_votes(campaign_id, {name: {item_id: v} for name, v in votes.items()}, now)
+    longer applies); gold and adjudicated rows stay, as in the refit.
+
+    On PostgreSQL the delete and the upsert are one statement (the delete in a CTE: it touches
+    only the dimensions the upsert does not); elsewhere two.
+    """
     table = Consensus._meta.db_table
     truth = ", ".join(f"'{m}'" for m in _TRUTH)
     keep = ", ".join(["%s"] * len(votes))
-    sql = f'DELETE FROM "{table}" WHERE "item_id" = %s AND "method" NOT IN ({truth})'
+    delete = f'DELETE FROM "{table}" WHERE "item_id" = %s AND "method" NOT IN ({truth})'
     if votes:
-        sql += f' AND "dimension" NOT IN ({keep})'
-    with connection.cursor() as cur:
-        cur.execute(sql, [item_id, *votes])
+        delete += f' AND "dimension" NOT IN ({keep})'
+    delete_params: list[Any] = [item_id, *votes]
+    if connection.vendor == "postgresql" and votes:
+        rows = list(_vote_rows(campaign_id, {n: {item_id: v} for n, v in votes.items()}, now))
+        values, upsert_tail = _upsert_parts()
+        sql = (
+            f"WITH gone AS ({delete}) "
+            + _upsert_head()
+            + " VALUES "
+            + ", ".join([values] * len(rows))
+            + upsert_tail
+        )
+        with hot_cursor() as cur:
+            cur.execute(sql, [*delete_params, *(v for row in rows for v in row)])
+        return
+    if votes:
+        upsert_votes(campaign_id, {name: {item_id: v} for name, v in votes.items()}, now)
+    with hot_cursor() as cur:
+        cur.execute(delete, delete_params)
 
 
 def flag_refit(campaign_id: int) -> str:
     """Mark the campaign's refit as wanted: "flipped" (enqueue one), "waiting" (one already is),
-    or "missing" (no state row yet: the caller creates it)."""
+    or "missing" (no state row yet: the caller creates it). One statement on PostgreSQL (the
+    update in a CTE), two elsewhere."""
     table = QualityState._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(
-            f'UPDATE "{table}" SET "refit_scheduled" = %s '
-            f'WHERE "campaign_id" = %s AND "refit_scheduled" = %s',
-            [True, campaign_id, False],
-        )
+    update = (
+        f'UPDATE "{table}" SET "refit_scheduled" = %s '
+        f'WHERE "campaign_id" = %s AND "refit_scheduled" = %s'
+    )
+    exists = f'SELECT 1 FROM "{table}" WHERE "campaign_id" = %s'
+    with hot_cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                f"WITH flip AS ({update} RETURNING 1)"
+                f" SELECT (SELECT COUNT(*) FROM flip), EXISTS ({exists})",
+                [True, campaign_id, False, campaign_id],
+            )
+            flipped, found = cur.fetchone()
+            if flipped:
+                return "flipped"
+            return "waiting" if found else "missing"
+        cur.execute(update, [True, campaign_id, False])
         if cur.rowcount:
             return "flipped"
-        cur.execute(f'SELECT 1 FROM "{table}" WHERE "campaign_id" = %s', [campaign_id])
+        cur.execute(exists, [campaign_id])
         return "waiting" if cur.fetchone() else "missing"

@@ -183,6 +183,35 @@ def test_hand_built_rows_are_complete_instances() -> None:
     assert hot_sql.lock_own_assignment(lease.pk, member(campaign).pk) is None
 
 
+def test_a_submission_is_stored_counted_and_handed_to_the_vote() -> None:
+    """record_submission (one statement on PostgreSQL) stores the annotation, marks the lease
+    submitted, counts it on the item and returns every answer of the item, its own included."""
+    from labeling.models import Annotation, Consensus
+
+    campaign = campaign_with_items(1)
+    first, second = member(campaign), member(campaign)
+    lease = assignment_next(campaign=campaign, user=first)
+    assert lease is not None
+    annotation_submit(assignment_id=lease.pk, user=first, values=valid_values(truthfulness="false"))
+    lease = assignment_next(campaign=campaign, user=second)
+    assert lease is not None
+    mine = Annotation(
+        item=lease.item,
+        annotator=second,
+        assignment=lease,
+        values=valid_values(),
+        created_at=timezone.now(),
+    )
+    answers = hot_sql.record_submission(mine, lease.pk, lease.item_id, timezone.now())
+    assert mine.pk is not None and not mine._state.adding
+    assert Annotation.objects.get(pk=mine.pk).values == valid_values()
+    assert sorted(a["truthfulness"] for a in answers) == ["false", "truthful"]
+    assert Assignment.objects.get(pk=lease.pk).status == Assignment.Status.SUBMITTED
+    assert Item.objects.get(pk=lease.item_id).n_submitted == 2
+    # The first submit's vote went through the same path: one row per answered dimension.
+    assert Consensus.objects.get(item_id=lease.item_id, dimension="truthfulness").value == "false"
+
+
 def test_token_auth_in_one_statement(django_assert_num_queries: Any) -> None:
     campaign = campaign_with_items(1)
     user = member(campaign)
