@@ -93,6 +93,7 @@ def run_backend(name: str, args: argparse.Namespace, data: dict[str, Any]) -> di
             "batch_size": args.batch_size,
             "lr": args.lr,
             "class_weight": None if args.class_weight == "none" else args.class_weight,
+            "freeze_embeddings": not args.train_embeddings,
         }
         if args.model_path:
             params["model_path"] = args.model_path
@@ -176,6 +177,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--class-weight", choices=["balanced", "none"], default="balanced")
+    parser.add_argument(
+        "--train-embeddings",
+        action="store_true",
+        help="fine-tune the word-embedding table too (frozen by default: faster on a CPU)",
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--model-path", default=None, help="a local HF folder (default MiniLM)")
     parser.add_argument("--out", type=Path, default=RESULTS)
