@@ -93,7 +93,7 @@ def run_backend(name: str, args: argparse.Namespace, data: dict[str, Any]) -> di
             "batch_size": args.batch_size,
             "lr": args.lr,
             "class_weight": None if args.class_weight == "none" else args.class_weight,
-            "freeze_embeddings": not args.train_embeddings,
+            "freeze_embeddings": args.freeze_embeddings,
         }
         if args.model_path:
             params["model_path"] = args.model_path
@@ -178,9 +178,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--class-weight", choices=["balanced", "none"], default="balanced")
     parser.add_argument(
-        "--train-embeddings",
+        "--freeze-embeddings",
         action="store_true",
-        help="fine-tune the word-embedding table too (frozen by default: faster on a CPU)",
+        help="keep the word-embedding table frozen (faster on a CPU; tuned by default)",
     )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--model-path", default=None, help="a local HF folder (default MiniLM)")
