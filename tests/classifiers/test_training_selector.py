@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
-from labeling.models import Annotation, Assignment, Consensus, Item
+from labeling.models import Consensus, Item
 from labeling.selectors.training import (
     MAJORITY_FALLBACK,
     choice_dimensions,
@@ -16,24 +14,13 @@ from labeling.selectors.training import (
     labeled_items,
     positive_values,
 )
-from tests.labeling.factories_extra import campaign_with_items, make_user
+from tests.labeling.factories_extra import campaign_with_items, make_user, submitted
 
 pytestmark = pytest.mark.django_db
 
 
 def annotate(item: Item, values: dict[str, Any]) -> None:
-    user = make_user()
-    now = timezone.now()
-    assignment = Assignment.objects.create(
-        campaign=item.campaign,
-        item=item,
-        annotator=user,
-        status="submitted",
-        leased_at=now,
-        expires_at=now + timedelta(minutes=5),
-        finished_at=now,
-    )
-    Annotation.objects.create(item=item, annotator=user, assignment=assignment, values=values)
+    submitted(item, make_user(), values)
 
 
 def test_consensus_wins_and_majority_fills_in(django_assert_num_queries: Any) -> None:

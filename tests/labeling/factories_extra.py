@@ -6,10 +6,21 @@ give mypy the model type.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
+from django.utils import timezone
+
 from generation.models import CandidateModel
-from labeling.models import Campaign, Consensus, Item, Membership, Prompt
+from labeling.models import (
+    Annotation,
+    Assignment,
+    Campaign,
+    Consensus,
+    Item,
+    Membership,
+    Prompt,
+)
 from tests.factories import (
     CampaignFactory,
     CandidateModelFactory,
@@ -72,3 +83,21 @@ def agree(item: Item, **values: Any) -> None:
             method="majority",
             n_labels=3,
         )
+
+
+def submitted(item: Item, annotator: Any, values: dict[str, Any], **fields: Any) -> Annotation:
+    """A submitted assignment and its annotation, written straight to the database (no rubric
+    check, no consensus vote): labels in place for tests of what reads them."""
+    now = timezone.now()
+    assignment = Assignment.objects.create(
+        campaign=item.campaign,
+        item=item,
+        annotator=annotator,
+        status="submitted",
+        leased_at=now,
+        expires_at=now + timedelta(minutes=5),
+        finished_at=now,
+    )
+    return Annotation.objects.create(
+        item=item, annotator=annotator, assignment=assignment, values=values, **fields
+    )

@@ -7,16 +7,14 @@ import csv
 import io
 import json
 import zipfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from django.utils import timezone
 
 from labeling.exports import rows as rows_module
-from labeling.models import Annotation, Assignment, Campaign, Consensus, Item, Membership
+from labeling.models import Annotation, Campaign, Consensus, Item, Membership
 from tests.factories import MembershipFactory, valid_values
 from tests.labeling.factories_extra import (
     FAST_HASHERS,
@@ -24,6 +22,7 @@ from tests.labeling.factories_extra import (
     make_campaign,
     make_model,
     make_user,
+    submitted,
 )
 
 SPAN = [{"start": 4, "end": 11, "label": "false_claim", "text": "capital"}]
@@ -35,23 +34,7 @@ def _fast_passwords(settings: Any) -> None:
 
 
 def _label(item: Item, annotator: Any, **values: Any) -> Annotation:
-    now = timezone.now()
-    assignment = Assignment.objects.create(
-        campaign=item.campaign,
-        item=item,
-        annotator=annotator,
-        status="submitted",
-        leased_at=now,
-        expires_at=now + timedelta(minutes=5),
-        finished_at=now,
-    )
-    return Annotation.objects.create(
-        item=item,
-        annotator=annotator,
-        assignment=assignment,
-        values=valid_values(**values),
-        time_spent_ms=1234,
-    )
+    return submitted(item, annotator, valid_values(**values), time_spent_ms=1234)
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db.models import F
 from django.db.models.functions import Greatest
-from django.utils import timezone
 from label_studio_sdk.label_interface import LabelInterface
 
 from labeling.exports.label_studio import export_tasks, rubric_to_config
@@ -26,6 +24,7 @@ from tests.labeling.factories_extra import (
     make_campaign,
     make_model,
     make_user,
+    submitted,
 )
 
 SPANS = [
@@ -40,19 +39,7 @@ def _fast_passwords(settings: Any) -> None:
 
 
 def _label(item: Item, annotator: Any, values: dict[str, Any]) -> None:
-    now = timezone.now()
-    assignment = Assignment.objects.create(
-        campaign=item.campaign,
-        item=item,
-        annotator=annotator,
-        status="submitted",
-        leased_at=now,
-        expires_at=now + timedelta(minutes=5),
-        finished_at=now,
-    )
-    Annotation.objects.create(
-        item=item, annotator=annotator, assignment=assignment, values=values, time_spent_ms=2500
-    )
+    submitted(item, annotator, values, time_spent_ms=2500)
     Item.objects.filter(pk=item.pk).update(
         n_submitted=F("n_submitted") + 1, open_slots=Greatest(F("open_slots") - 1, 0)
     )

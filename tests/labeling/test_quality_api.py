@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +12,6 @@ from django.utils import timezone
 
 from labeling.models import (
     Adjudication,
-    Annotation,
-    Assignment,
     Campaign,
     Consensus,
     Item,
@@ -22,7 +19,7 @@ from labeling.models import (
 )
 from labeling.services.consensus import consensus_vote_item
 from tests.factories import valid_values
-from tests.labeling.factories_extra import FAST_HASHERS, make_item, member
+from tests.labeling.factories_extra import FAST_HASHERS, make_item, member, submitted
 
 
 @pytest.fixture(autouse=True)
@@ -34,24 +31,9 @@ def _setup(settings: Any, monkeypatch: Any) -> None:
 
 def _labelled(campaign: Campaign, harms: list[str]) -> Item:
     item = make_item(campaign=campaign, prompt__campaign=campaign)
-    now = timezone.now()
     for harm in harms:
-        user = member(campaign)
-        assignment = Assignment.objects.create(
-            campaign=campaign,
-            item=item,
-            annotator=user,
-            status="submitted",
-            leased_at=now,
-            expires_at=now + timedelta(minutes=5),
-        )
         extra = {"hazard": "hate"} if harm == "unsafe" else {}
-        Annotation.objects.create(
-            item=item,
-            annotator=user,
-            assignment=assignment,
-            values=valid_values(harm=harm, **extra),
-        )
+        submitted(item, member(campaign), valid_values(harm=harm, **extra))
     consensus_vote_item(item=item, campaign=campaign)
     return item
 
