@@ -37,6 +37,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._django import setup_django  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "quality_convabuse.json"
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "convabuse"
 FILES = ("ConvAbuseEMNLPtrain.csv", "ConvAbuseEMNLPvalid.csv")
@@ -290,19 +294,6 @@ def evaluate(campaign: Any, utterances: Sequence[Utterance]) -> dict[str, Any]:
     }
 
 
-def _setup_django(var_dir: str) -> None:
-    os.environ["ASSAY_VAR_DIR"] = var_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.settings")
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -311,7 +302,7 @@ def main() -> None:
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="assay-convabuse-")
     try:
-        _setup_django(var_dir)
+        setup_django(ASSAY_VAR_DIR=var_dir, CELERY_TASK_ALWAYS_EAGER="false")
         utterances = read_utterances([args.data / f for f in FILES], args.limit)
         t0 = time.perf_counter()
         campaign = build_campaign(utterances)

@@ -30,6 +30,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._django import setup_django  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "quality_scale.json"
 VALUES = ("none", "subtle", "explicit")
 PRIOR = (0.60, 0.25, 0.15)
@@ -214,17 +218,9 @@ def main() -> None:
     args = parser.parse_args()
     var_dir = tempfile.mkdtemp(prefix="assay-quality-scale-")
     try:
-        os.environ["ASSAY_VAR_DIR"] = var_dir
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.settings")
-        os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+        setup_django(ASSAY_VAR_DIR=var_dir, CELERY_TASK_ALWAYS_EAGER="false")
         from django.db import connection
 
-        call_command("migrate", verbosity=0)
         load_before = os.getloadavg()[0]
         result = run(args.annotations, args.seed)
         result["database"] = connection.vendor

@@ -30,6 +30,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench._django import setup_django  # noqa: E402
+
 SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB = "assay_bench_scores"
 CATEGORIES = [f"category-{i}" for i in range(10)]
@@ -43,18 +46,6 @@ def _recreate_database() -> None:
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB}")
         conn.execute(f"CREATE DATABASE {DB}")
-
-
-def _setup_django() -> None:
-    os.environ["DATABASE_URL"] = f"{SERVER}/{DB}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "assay.settings")
-    os.environ.setdefault("ASSAY_VAR_DIR", str(ROOT / "var" / "bench-scores"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _copy(model: Any, rows: Any) -> int:
@@ -269,7 +260,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     args = parser.parse_args()
     _recreate_database()
-    _setup_django()
+    setup_django(
+        DATABASE_URL=f"{SERVER}/{DB}",
+        ASSAY_VAR_DIR=os.environ.get("ASSAY_VAR_DIR", str(ROOT / "var" / "bench-scores")),
+    )
     from django.db import connection
     from django.test import Client
 
