@@ -19,7 +19,7 @@ import copy
 import re
 from typing import Any
 
-from assay.errors import DomainError
+from core.errors import DomainError
 
 DIMENSION_TYPES = ("choice", "multi_choice", "likert", "spans", "text")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

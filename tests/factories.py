@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from generation.models import CandidateModel
 from labeling.models import Campaign, Item, Membership, Prompt, Rubric
 from labeling.rubric import default_rubric
-from labeling.services.prompts import text_hash
+from labeling.campaigns.services import text_hash
 
 
 class UserFactory(factory.django.DjangoModelFactory[Any]):

@@ -13,10 +13,10 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from assay.errors import DomainError
+from core.errors import DomainError
 from labeling.models import Annotation, Assignment, Campaign, Item, Membership
 from labeling.rubric import validate_values
-from labeling.services.score_refresh import score_summary_request
+from labeling.scores.refresh import score_summary_request
 
 MAX_TASKS = 50_000
 

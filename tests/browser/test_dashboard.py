@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from labeling.models import Annotation, Membership
-from labeling.services.assignments import annotation_submit, assignment_next
-from labeling.services.score_summary import score_summary_refresh
+from labeling.queue.services import annotation_submit, assignment_next
+from labeling.scores.summary import score_summary_refresh
 from tests.browser.conftest import RESULTS
 from tests.factories import (
     CampaignFactory,

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from labeling.models import Membership
-from labeling.services.assignments import annotation_submit, assignment_next
+from labeling.queue.services import annotation_submit, assignment_next
 from tests.factories import CampaignFactory, ItemFactory, MembershipFactory, valid_values
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-"""labeling.selectors.training: consensus first, the annotations' majority where there is none."""
+"""labeling.quality.selectors: consensus first, the annotations' majority where there is none."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from labeling.models import Consensus, Item
-from labeling.selectors.training import (
+from labeling.quality.selectors import (
     MAJORITY_FALLBACK,
     choice_dimensions,
     labeled_item_ids,

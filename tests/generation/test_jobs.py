@@ -122,7 +122,7 @@ def test_model_that_fails_to_load_fails_the_job(tmp_path: Path) -> None:
 def test_live_job_is_not_started_twice_without_force(tiny_model_dir: Path) -> None:
     from django.utils import timezone
 
-    from assay.errors import DomainError
+    from core.errors import DomainError
 
     campaign = _campaign(2)
     model = CandidateModel.objects.create(

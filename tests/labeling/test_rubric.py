@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from assay.errors import DomainError
+from core.errors import DomainError
 from labeling.rubric import default_rubric, validate_rubric, validate_values
 from tests.factories import valid_values
 

@@ -8,7 +8,7 @@ import createClient, { type Middleware } from "openapi-fetch";
 import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
-export type ErrorBody = Schemas["Error"];
+type ErrorBody = Schemas["Error"];
 
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -20,7 +20,7 @@ export function readCookie(name: string): string | null {
   return null;
 }
 
-export const csrfMiddleware: Middleware = {
+const csrfMiddleware: Middleware = {
   onRequest({ request }) {
     if (UNSAFE_METHODS.has(request.method.toUpperCase())) {
       const token = readCookie("csrftoken");

@@ -4,11 +4,10 @@ import { api, pageResults, unwrap, type Schemas } from "./client";
 
 export type Campaign = Schemas["Campaign"];
 export type CampaignDetail = Schemas["CampaignDetail"];
-export type CampaignPage = Schemas["CampaignPage"];
-export type NextResponse = Schemas["NextResponse"];
+type CampaignPage = Schemas["CampaignPage"];
+type NextResponse = Schemas["NextResponse"];
 export type Assignment = Schemas["Assignment"];
 export type Progress = Schemas["MyProgress"];
-export type Me = Schemas["Me"];
 
 export const keys = {
   me: ["me"] as const,
@@ -25,7 +24,7 @@ export const meQuery = queryOptions({
   retry: false,
 });
 
-export const CAMPAIGN_PAGE_SIZE = 20;
+const CAMPAIGN_PAGE_SIZE = 20;
 
 /** The caller's campaigns, a page at a time (`limit`/`offset`); `select` flattens the pages. */
 export const campaignsQuery = infiniteQueryOptions({
@@ -68,6 +67,6 @@ export const leaseQuery = (id: number) =>
     retry: false,
   });
 
-export function fetchLease(id: number): Promise<NextResponse> {
+function fetchLease(id: number): Promise<NextResponse> {
   return unwrap(api.POST("/api/campaigns/{id}/next/", { params: { path: { id }, query: { ahead: 1 } } }));
 }

@@ -16,7 +16,7 @@ export type ActionId =
   | "digit"
   | "label";
 
-export interface KeyBinding {
+interface KeyBinding {
   id: ActionId;
   /** Keys as shown to people. */
   keys: string[];
@@ -31,7 +31,7 @@ export interface KeyBinding {
 const plain = (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey && !e.altKey;
 
 /** Letters that never label spans because they do something else. */
-export const RESERVED_LETTERS = new Set(["s"]);
+const RESERVED_LETTERS = new Set(["s"]);
 
 export const KEYMAP: KeyBinding[] = [
   {

@@ -1,13 +1,8 @@
 import type { DimensionKind, DimensionProps } from "./kind";
+import { OptionList, optionForDigit } from "./OptionList";
 import { optionsOf } from "./types";
 
-/** The option picked by number key n: 1..9 pick options 1..9, 0 picks the tenth. */
-export function optionForDigit<T>(options: T[], n: number): T | undefined {
-  return options[n === 0 ? 9 : n - 1];
-}
-
 function ChoiceDimension({ dim, value, onChange, labelId, idPrefix, errorId }: DimensionProps) {
-  const options = optionsOf(dim);
   return (
     <div
       className="options"
@@ -17,24 +12,13 @@ function ChoiceDimension({ dim, value, onChange, labelId, idPrefix, errorId }: D
       aria-describedby={errorId}
       aria-invalid={errorId ? true : undefined}
     >
-      {options.map((opt, i) => (
-        <label key={opt.value} className="option">
-          <input
-            type="radio"
-            name={`${idPrefix}-radio`}
-            value={opt.value}
-            checked={value === opt.value}
-            onChange={() => onChange(opt.value)}
-            data-focus-target=""
-          />
-          <span>{opt.label ?? opt.value}</span>
-          {i < 10 && (
-            <span className="kbd" aria-hidden="true">
-              {(i + 1) % 10}
-            </span>
-          )}
-        </label>
-      ))}
+      <OptionList
+        options={optionsOf(dim)}
+        type="radio"
+        name={`${idPrefix}-radio`}
+        isChecked={(option) => value === option}
+        onPick={onChange}
+      />
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import type { DimensionKind, DimensionProps } from "./kind";
-import { optionForDigit } from "./ChoiceDimension";
+import { OptionList, optionForDigit } from "./OptionList";
 import { optionsOf, type Dimension } from "./types";
 
 function toggle(dim: Dimension, value: unknown, option: string): string[] {
@@ -11,28 +11,16 @@ function toggle(dim: Dimension, value: unknown, option: string): string[] {
 }
 
 function MultiChoiceDimension({ dim, value, onChange }: DimensionProps) {
-  const options = optionsOf(dim);
   const selected = Array.isArray(value) ? (value as string[]) : [];
   return (
     // The dimension's fieldset is the group; this is just the layout.
     <div className="options">
-      {options.map((opt, i) => (
-        <label key={opt.value} className="option">
-          <input
-            type="checkbox"
-            value={opt.value}
-            checked={selected.includes(opt.value)}
-            onChange={() => onChange(toggle(dim, value, opt.value))}
-            data-focus-target=""
-          />
-          <span>{opt.label ?? opt.value}</span>
-          {i < 10 && (
-            <span className="kbd" aria-hidden="true">
-              {(i + 1) % 10}
-            </span>
-          )}
-        </label>
-      ))}
+      <OptionList
+        options={optionsOf(dim)}
+        type="checkbox"
+        isChecked={(option) => selected.includes(option)}
+        onPick={(option) => onChange(toggle(dim, value, option))}
+      />
     </div>
   );
 }

@@ -2,7 +2,7 @@ import type { DimensionContext } from "./kind";
 import { kindOf } from "./registry";
 import { applicableDimensions, dimensionTitle, type Dimension, type Rubric, type Values } from "./types";
 
-export interface RubricFormProps {
+interface RubricFormProps {
   rubric: Rubric;
   values: Values;
   onChange(name: string, value: unknown): void;

@@ -10,9 +10,9 @@ export interface Span {
 }
 
 const MAX_SPANS = 500;
-export const PALETTE_SIZE = 8;
+const PALETTE_SIZE = 8;
 
-export function spanColorStyle(color: number): CSSProperties {
+function spanColorStyle(color: number): CSSProperties {
   const i = color % PALETTE_SIZE;
   return { "--hl-bg": `var(--span-${i})`, "--hl-edge": `var(--span-${i}-edge)` } as CSSProperties;
 }

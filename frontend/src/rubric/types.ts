@@ -51,7 +51,7 @@ export function optionsOf(dim: Dimension, key: "options" | "labels" = "options")
   return raw.filter((o): o is Option => !!o && typeof o === "object" && typeof (o as Option).value === "string");
 }
 
-export function isEmptyValue(value: unknown): boolean {
+function isEmptyValue(value: unknown): boolean {
   return value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0);
 }
 

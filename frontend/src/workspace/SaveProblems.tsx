@@ -3,7 +3,7 @@ import { errorText } from "../components/ErrorMessage";
 import { isFinal, type Outgoing } from "./queue";
 
 /** A short, recognisable name for an item: the start of its prompt. */
-export function itemName(entry: Outgoing): string {
+function itemName(entry: Outgoing): string {
   const prompt = entry.assignment.item.prompt.replace(/\s+/g, " ").trim();
   const cut = [...prompt];
   return `“${cut.length > 60 ? `${cut.slice(0, 57).join("")}…` : prompt}”`;

@@ -4,7 +4,7 @@ import type { Values } from "../rubric/types";
 const PREFIX = "assay.draft.";
 const MAX_AGE_MS = 14 * 24 * 3600 * 1000;
 
-export interface Draft {
+interface Draft {
   values: Values;
   /** When the annotator first saw the item (ISO); the timer runs from here. */
   startedAt: string;

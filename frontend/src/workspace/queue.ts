@@ -21,7 +21,7 @@ import { keys, leaseQuery, type Assignment, type Progress } from "../api/queries
 import type { Values } from "../rubric/types";
 import { clearDraft } from "./draft";
 
-export interface SubmitBody {
+interface SubmitBody {
   values: Values;
   time_spent_ms?: number;
   client_started_at: string;
@@ -68,7 +68,7 @@ type Action =
 const initialState: State = { outbox: [], hidden: new Set(), recalled: [], left: null, progress: null, syncing: false };
 
 /** Failures no retry can fix: the annotator can only take note and dismiss them. */
-export const FINAL_CODES = new Set(["lease_lost", "already_submitted", "skipped", "not_found"]);
+const FINAL_CODES = new Set(["lease_lost", "already_submitted", "skipped", "not_found"]);
 
 export function isFinal(error: unknown): boolean {
   return error instanceof ApiError && (FINAL_CODES.has(error.code) || error.status === 404);

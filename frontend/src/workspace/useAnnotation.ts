@@ -73,3 +73,5 @@ export function useAnnotation(assignmentId: number, rubric: Rubric) {
     restored: initial.restored,
   };
 }
+
+export type Annotation = ReturnType<typeof useAnnotation>;

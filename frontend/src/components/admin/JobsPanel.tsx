@@ -2,14 +2,13 @@
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ApiError, api, unwrap } from "../../api/client";
-import type { paths } from "../../api/schema";
 import { ErrorMessage } from "../ErrorMessage";
 import { ProgressBar } from "../ProgressBar";
 import { describeParams } from "./decoding";
 import { adminKeys, type GenerationJob } from "./adminQueries";
 
 /** A running job whose heartbeat is older than this is taken to be dead (the server's default). */
-export const STALE_AFTER_MS = 120_000;
+const STALE_AFTER_MS = 120_000;
 
 export function looksRunning(job: GenerationJob, now = Date.now()): boolean {
   if (job.status !== "running") return false;
@@ -17,20 +16,11 @@ export function looksRunning(job: GenerationJob, now = Date.now()): boolean {
   return now - new Date(job.heartbeat_at).getTime() < STALE_AFTER_MS;
 }
 
-// The restart body is `{force}` once the server's schema declares it; until then the schema has no
-// body for this call, the type is `never`, and the server ignores the body it gets.
-type RestartRequest = NonNullable<paths["/api/jobs/{id}/restart/"]["post"]["requestBody"]>;
-type RestartBody = [RestartRequest] extends [never]
-  ? never
-  : RestartRequest extends { content: { "application/json": infer B } }
-    ? B
-    : never;
-
 function restartJob(id: number, force: boolean) {
   return unwrap(
     api.POST("/api/jobs/{id}/restart/", {
       params: { path: { id } },
-      body: { force } as RestartBody,
+      body: { force },
     }),
   );
 }

@@ -4,7 +4,7 @@ import { Markdown } from "../Markdown";
 import { FieldError, describedBy } from "./fields";
 
 /** Rendered exactly as the workspace renders instructions (one sanitizer path for both). */
-export function MarkdownPreview({ source }: { source: string }) {
+function MarkdownPreview({ source }: { source: string }) {
   if (!source.trim()) return <p className="muted">Nothing to preview yet.</p>;
   return <Markdown source={source} className="adm-markdown" />;
 }

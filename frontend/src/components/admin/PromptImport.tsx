@@ -14,7 +14,7 @@ import type { ImportErrorRow, Split } from "./adminQueries";
 type Format = "auto" | "jsonl" | "csv";
 
 /** A rejected import: the message, per-field errors and the bad rows. */
-export class ImportRejected extends Error {
+class ImportRejected extends Error {
   constructor(
     message: string,
     readonly code: string,

@@ -118,7 +118,7 @@ export function OptionsEditor(props: OptionsProps) {
   );
 }
 
-export interface PartProps {
+interface PartProps {
   idBase: string;
   dim: Dimension;
   err: (path?: string) => string[] | undefined;

@@ -26,7 +26,7 @@ function shortName(name: string): string {
   return name.length > 22 ? `${name.slice(0, 21)}…` : name;
 }
 
-export function MetricPlot({ metric, models, split }: { metric: Metric; models: ModelScores[]; split: SplitKey }) {
+function MetricPlot({ metric, models, split }: { metric: Metric; models: ModelScores[]; split: SplitKey }) {
   const [lo, hi] = metric.scale;
   const plotW = W - LABEL_W - RIGHT;
   const clamp = (v: number) => Math.min(hi, Math.max(lo, v));

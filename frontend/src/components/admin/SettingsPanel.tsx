@@ -4,6 +4,7 @@ import { useMutation, useQueryClient, type UseMutationResult } from "@tanstack/r
 import { api, unwrap, type Schemas } from "../../api/client";
 import { keys } from "../../api/queries";
 import { ErrorMessage } from "../ErrorMessage";
+import { CampaignSettingsFields, SETTINGS_KEYS, settingsDraft } from "./CampaignSettingsFields";
 import { MarkdownField } from "./MarkdownField";
 import { FieldError, OtherErrors, SaveActions, TextField, describedBy, fieldErrorsOf } from "./fields";
 import type { CampaignStatus } from "./adminQueries";
@@ -12,7 +13,7 @@ type CampaignDetail = Schemas["CampaignDetail"];
 type Patch = Schemas["PatchedCampaignUpdateRequest"];
 
 /** The moves the server allows (labeling/services/campaigns.py). */
-export const NEXT_STATUS: Record<CampaignStatus, CampaignStatus[]> = {
+const NEXT_STATUS: Record<CampaignStatus, CampaignStatus[]> = {
   draft: ["labeling", "closed"],
   generating: ["labeling", "closed"],
   labeling: ["closed"],
@@ -48,20 +49,19 @@ function SettingsForm({ campaign, save }: { campaign: CampaignDetail; save: Save
   const uid = useId();
   const [name, setName] = useState(campaign.name);
   const [instructions, setInstructions] = useState(campaign.instructions);
-  const [overlap, setOverlap] = useState(String(campaign.overlap));
-  const [lease, setLease] = useState(String(campaign.lease_minutes));
+  const [settings, setSettings] = useState(() => settingsDraft(campaign));
   const [status, setStatus] = useState<CampaignStatus>(campaign.status);
 
   const patch: Patch = {};
   if (name !== campaign.name) patch.name = name;
   if (instructions !== campaign.instructions) patch.instructions = instructions;
-  if (overlap !== String(campaign.overlap)) patch.overlap = Number(overlap);
-  if (lease !== String(campaign.lease_minutes)) patch.lease_minutes = Number(lease);
+  const saved = settingsDraft(campaign);
+  for (const key of SETTINGS_KEYS) if (settings[key] !== saved[key]) patch[key] = Number(settings[key]);
   if (status !== campaign.status) patch.status = status;
   const dirty = Object.keys(patch).length > 0;
 
   const errors = fieldErrorsOf(save.error);
-  const shown = new Set(["name", "instructions", "overlap", "lease_minutes", "status"]);
+  const shown = new Set(["name", "instructions", ...SETTINGS_KEYS, "status"]);
   const statuses: CampaignStatus[] = [campaign.status, ...NEXT_STATUS[campaign.status]];
 
   return (
@@ -83,28 +83,7 @@ function SettingsForm({ campaign, save }: { campaign: CampaignDetail; save: Save
         rows={8}
       />
       <div className="adm-row">
-        <TextField
-          id={`${uid}-overlap`}
-          label="Overlap (annotators per item)"
-          type="number"
-          min={1}
-          max={50}
-          value={overlap}
-          onChange={setOverlap}
-          errors={errors.overlap}
-          className="adm-narrow"
-        />
-        <TextField
-          id={`${uid}-lease`}
-          label="Lease length (minutes)"
-          type="number"
-          min={1}
-          max={1440}
-          value={lease}
-          onChange={setLease}
-          errors={errors.lease_minutes}
-          className="adm-narrow"
-        />
+        <CampaignSettingsFields idBase={uid} value={settings} onChange={setSettings} errors={errors} />
         <div className="adm-field adm-narrow">
           <label htmlFor={`${uid}-status`}>Status</label>
           <select

@@ -1,10 +1,9 @@
-/** Query options for the admin pages; keys sit under the scaffold's ["campaigns", id] prefix. */
+/** Query options for the admin pages; keys sit under ["campaigns", id], as keys.campaign(id). */
 import { queryOptions } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../../api/client";
 
 export type GenerationJob = Schemas["GenerationJob"];
 export type CandidateModel = Schemas["CandidateModel"];
-export type Membership = Schemas["Membership"];
 export type Dashboard = Schemas["Dashboard"];
 export type CampaignScores = Schemas["CampaignScores"];
 export type ModelScores = Schemas["ModelScores"];

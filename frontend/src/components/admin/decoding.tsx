@@ -1,8 +1,8 @@
 /** Decoding settings as the admin types them: blank means "the model's default". */
 import { FieldError, describedBy, type FieldErrors } from "./fields";
 
-export const DECODING_KEYS = ["temperature", "top_p", "max_new_tokens", "seed", "samples_per_prompt"] as const;
-export type DecodingKey = (typeof DECODING_KEYS)[number];
+const DECODING_KEYS = ["temperature", "top_p", "max_new_tokens", "seed", "samples_per_prompt"] as const;
+type DecodingKey = (typeof DECODING_KEYS)[number];
 export type DecodingDraft = Record<DecodingKey, string>;
 
 const META: Record<DecodingKey, { label: string; step: string; min: number; max: number; hint: string }> = {

@@ -86,11 +86,6 @@ export function TextField({ id, label, value, onChange, errors, hint, className,
   );
 }
 
-/** "" → undefined, else the number (NaN stays NaN so that the server names the problem). */
-export function parseOptionalNumber(text: string): number | undefined {
-  return text.trim() === "" ? undefined : Number(text);
-}
-
 /** A settings form's save button and its "Saved." once the server took the change. */
 export function SaveActions({ label, dirty, pending, saved }: { label: string; dirty: boolean; pending: boolean; saved: boolean }) {
   return (

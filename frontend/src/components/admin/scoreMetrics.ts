@@ -20,7 +20,7 @@ export interface Metric {
   method: string;
 }
 
-export interface MetricValue {
+interface MetricValue {
   point: number | null;
   low: number | null;
   high: number | null;

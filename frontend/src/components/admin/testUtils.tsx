@@ -12,7 +12,7 @@ export interface Call {
 }
 
 type Reply = { status?: number; body?: unknown } | undefined;
-export type Handler = (call: Call) => Reply | Promise<Reply>;
+type Handler = (call: Call) => Reply | Promise<Reply>;
 
 /**
  * Replace globalThis.fetch. `routes` maps "METHOD /api/path/" to a reply (or a function of the
@@ -52,7 +52,7 @@ export function stubResizeObserver() {
   vi.stubGlobal("ResizeObserver", RO);
 }
 
-export function newQueryClient() {
+function newQueryClient() {
   return new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 0 }, mutations: { retry: false } } });
 }
 

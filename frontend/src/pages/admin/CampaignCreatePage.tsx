@@ -16,6 +16,7 @@ import { PromptImport } from "../../components/admin/PromptImport";
 import { RubricEditor, type RubricChange } from "../../components/admin/RubricEditor";
 import { StartGeneration, type JobOutcomes } from "../../components/admin/StartGeneration";
 import { defaultRubricQuery, modelsQuery } from "../../components/admin/adminQueries";
+import { CampaignSettingsFields, settingsValues, type SettingsDraft } from "../../components/admin/CampaignSettingsFields";
 import { DecodingFields, decodingParams, emptyDecoding, type DecodingDraft } from "../../components/admin/decoding";
 import { OtherErrors, TextField, errorsUnder, fieldErrorsOf, type FieldErrors } from "../../components/admin/fields";
 import { parseRubric, type Rubric } from "../../components/admin/rubricDraft";
@@ -75,8 +76,7 @@ function Wizard() {
   const defaultRubric = useQuery(defaultRubricQuery);
   const [rubricDraft, setRubricDraft] = useState<Rubric | null>(null);
   const rubric = rubricDraft ?? (defaultRubric.data ? parseRubric(defaultRubric.data) : null);
-  const [overlap, setOverlap] = useState("3");
-  const [lease, setLease] = useState("30");
+  const [settings, setSettings] = useState<SettingsDraft>({ overlap: "3", lease_minutes: "30" });
   const [errors, setErrors] = useState<FieldErrors>({});
   const [nameMissing, setNameMissing] = useState(false);
 
@@ -97,8 +97,7 @@ function Wizard() {
             name: name.trim(),
             instructions,
             rubric: rubric ?? undefined,
-            overlap: Number(overlap),
-            lease_minutes: Number(lease),
+            ...settingsValues(settings),
           },
         }),
       ),
@@ -224,30 +223,7 @@ function Wizard() {
 
         {step === 2 && (
           <div className="adm-form adm-row">
-            <TextField
-              id="wiz-overlap"
-              label="Overlap (annotators per item)"
-              type="number"
-              min={1}
-              max={50}
-              value={overlap}
-              onChange={setOverlap}
-              errors={errors.overlap}
-              hint="How many people label each output; 3 lets a majority form."
-              className="adm-narrow"
-            />
-            <TextField
-              id="wiz-lease"
-              label="Lease length (minutes)"
-              type="number"
-              min={1}
-              max={1440}
-              value={lease}
-              onChange={setLease}
-              errors={errors.lease_minutes}
-              hint="An item an annotator holds longer than this goes back to the pool."
-              className="adm-narrow"
-            />
+            <CampaignSettingsFields idBase="wiz" value={settings} onChange={setSettings} errors={errors} hints />
           </div>
         )}
 
@@ -260,7 +236,7 @@ function Wizard() {
               <dd>{rubric ? `${rubric.dimensions.length} dimensions: ${rubric.dimensions.map((d) => d.name).join(", ")}` : "default"}</dd>
               <dt>Overlap · lease</dt>
               <dd>
-                {overlap} annotators per item · {lease} minute leases
+                {settings.overlap} annotators per item · {settings.lease_minutes} minute leases
               </dd>
             </dl>
             <OtherErrors errors={errors} shown={new Set(Object.keys(errors).filter((k) => stepOf(k) < CREATE_STEP))} />

@@ -1,11 +1,10 @@
-/** Queries for the classifier page; keys sit under the scaffold's ["campaigns", id] prefix. */
+/** Queries for the classifier page; keys sit under ["campaigns", id], as keys.campaign(id). */
 import { queryOptions } from "@tanstack/react-query";
 import { api, unwrap, type Schemas } from "../../../api/client";
 
 export type Overview = Schemas["ClassifierOverview"];
 export type Target = Schemas["Target"];
 export type TrainingRun = Schemas["TrainingRun"];
-export type TrainingRunDetail = Schemas["TrainingRunDetail"];
 export type Metrics = Schemas["Metrics"];
 export type ReliabilityBin = Schemas["ReliabilityBin"];
 export type Prediction = Schemas["Prediction"];
@@ -20,8 +19,8 @@ export const classifierKeys = {
     ["campaigns", id, "classifier", "predictions", target] as const,
 };
 
-export const ACTIVE_RUN_STATES: ReadonlySet<string> = new Set(["queued", "running"]);
-export const RUN_POLL_MS = 3000;
+const ACTIVE_RUN_STATES: ReadonlySet<string> = new Set(["queued", "running"]);
+const RUN_POLL_MS = 3000;
 
 export const overviewQuery = (id: number) =>
   queryOptions({

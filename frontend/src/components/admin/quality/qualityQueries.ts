@@ -5,7 +5,6 @@ import { api, ApiError, unwrap, type Schemas } from "../../../api/client";
 export type QualityOverview = Schemas["QualityOverview"];
 export type DimensionAgreement = Schemas["DimensionAgreement"];
 export type AnnotatorQuality = Schemas["AnnotatorQuality"];
-export type ReviewRow = Schemas["ReviewRow"];
 export type ReviewItem = Schemas["ReviewItemDetail"];
 export type SideBySide = Schemas["SideBySide"];
 

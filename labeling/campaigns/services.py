@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, F, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
+
+from core.errors import DomainError
+from labeling.models import Assignment, Campaign, Item, Membership, Rubric
+from labeling.rubric import default_rubric, validate_rubric
+
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from labeling.models import Campaign, Item
+from labeling.scores.refresh import score_summary_request
+
+# Status changes an admin may make by hand; generation moves draft -> generating itself.
+_ALLOWED_STATUS = {
+    Campaign.Status.DRAFT: {Campaign.Status.LABELING, Campaign.Status.CLOSED},
+    Campaign.Status.GENERATING: {Campaign.Status.LABELING, Campaign.Status.CLOSED},
+    Campaign.Status.LABELING: {Campaign.Status.CLOSED},
+    Campaign.Status.CLOSED: {Campaign.Status.LABELING},
+}
+
+
+# Plain settings an admin may set at creation or later (the serializers check their ranges).
+SETTINGS_FIELDS = (
+    "consensus_method",
+    "gold_min_accuracy",
+    "gold_min_answers",
+    "queue_strategy",
+    "random_share",
+    "retrain_every",
+)
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    user: Any,
+    name: str,
+    instructions: str = "",
+    rubric: dict[str, Any] | None = None,
+    overlap: int = 3,
+    gold_rate: float = 0.0,
+    lease_minutes: int = 30,
+    **settings: Any,
+) -> Campaign:
+    """A campaign with its rubric and its creator as admin; `settings` are further fields of
+    SETTINGS_FIELDS (quality control and queue ordering), checked by the database."""
+    unknown = set(settings) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise DomainError(f"unknown setting {sorted(unknown)[0]}", field=sorted(unknown)[0])
+    schema = validate_rubric(rubric if rubric is not None else default_rubric())
+    rubric_row = Rubric.objects.create(name=f"{name} rubric", schema=schema)
+    campaign = Campaign.objects.create(
+        name=name,
+        instructions=instructions,
+        rubric=rubric_row,
+        overlap=overlap,
+        gold_rate=gold_rate,
+        lease_minutes=lease_minutes,
+        created_by=user,
+        **settings,
+    )
+    Membership.objects.create(campaign=campaign, user=user, role=Membership.Role.ADMIN)
+    return campaign
+
+
+def _reset_open_slots(campaign: Campaign, overlap: int) -> None:
+    """Open slots from the facts: overlap minus labels minus leases still holding a slot.
+
+    Items already above a lowered overlap keep their labels; they just take no more. Gold
+    items stay outside the slot queue.
+    """
+    holding = (
+        Assignment.objects.filter(item=OuterRef("pk"), status=Assignment.Status.ACTIVE)
+        .order_by()
+        .values("item")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    taken = F("n_submitted") + Coalesce(Subquery(holding), Value(0))
+    Item.objects.filter(campaign=campaign, is_gold=False).update(
+        open_slots=Greatest(Value(overlap) - taken, 0)
+    )
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if "rubric" in data:
+        if campaign.assignments.exists():
+            raise DomainError("the rubric cannot change once labeling has started", field="rubric")
+        campaign.rubric.schema = validate_rubric(data["rubric"])
+        campaign.rubric.save(update_fields=["schema"])
+    if "status" in data and data["status"] != campaign.status:
+        if data["status"] not in _ALLOWED_STATUS[Campaign.Status(campaign.status)]:
+            raise DomainError(
+                f"cannot go from {campaign.status} to {data['status']}", field="status"
+            )
+        campaign.status = data["status"]
+    if "overlap" in data and data["overlap"] != campaign.overlap:
+        _reset_open_slots(campaign, data["overlap"])
+        campaign.overlap = data["overlap"]
+    for field in ("name", "instructions", "gold_rate", "lease_minutes", *SETTINGS_FIELDS):
+        if field in data:
+            setattr(campaign, field, data[field])
+    campaign.save()
+    return campaign
+
+
+def membership_set(*, campaign: Campaign, user: Any, role: str) -> Membership:
+    if role not in Membership.Role.values:
+        raise DomainError(f"role must be one of {Membership.Role.values}", field="role")
+    membership, _ = Membership.objects.update_or_create(
+        campaign=campaign, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def membership_remove(*, campaign: Campaign, user_id: int) -> None:
+    """Their labels stay; their live leases go back to the pool."""
+    with transaction.atomic():
+        deleted, _ = Membership.objects.filter(campaign=campaign, user_id=user_id).delete()
+        if not deleted:
+            raise DomainError("no such member", status_code=404, code="not_found")
+        leases = Assignment.objects.filter(
+            campaign=campaign, annotator_id=user_id, status=Assignment.Status.ACTIVE
+        )
+        for item_id in sorted(leases.values_list("item_id", flat=True)):
+            Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + 1)
+        leases.update(status=Assignment.Status.EXPIRED)
+
+
+@dataclass
+class NewItem:
+    prompt_id: int
+    sample_index: int
+    text: str
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    finish_reason: str = ""
+    latency_ms: float | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def items_create(
+    *,
+    campaign: Campaign,
+    model_id: int,
+    params_hash: str,
+    new_items: list[NewItem],
+    job_id: int | None = None,
+) -> int:
+    """Insert outputs; an output already stored for (prompt, model, params, sample) is kept.
+
+    Returns how many rows were new. Safe to call again with the same outputs (a re-run job).
+    """
+    rows = [
+        Item(
+            campaign=campaign,
+            prompt_id=n.prompt_id,
+            model_id=model_id,
+            job_id=job_id,
+            params_hash=params_hash,
+            sample_index=n.sample_index,
+            text=n.text,
+            prompt_tokens=n.prompt_tokens,
+            output_tokens=n.output_tokens,
+            finish_reason=n.finish_reason,
+            latency_ms=n.latency_ms,
+            provenance=n.provenance,
+            open_slots=campaign.overlap,
+        )
+        for n in new_items
+    ]
+    with transaction.atomic():
+        before = Item.objects.filter(
+            campaign=campaign, model_id=model_id, params_hash=params_hash
+        ).count()
+        Item.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        after = Item.objects.filter(
+            campaign=campaign, model_id=model_id, params_hash=params_hash
+        ).count()
+    return after - before
+
+
+def existing_samples(
+    *, campaign: Campaign, model_id: int, params_hash: str
+) -> set[tuple[int, int]]:
+    """(prompt_id, sample_index) pairs already generated, so a re-run skips them."""
+    return set(
+        Item.objects.filter(
+            campaign=campaign, model_id=model_id, params_hash=params_hash
+        ).values_list("prompt_id", "sample_index")
+    )
+
+
+@dataclass(frozen=True)
+class ClassifierScore:
+    harm_probability: float
+    priority: float | None
+
+
+def items_set_classifier_scores(
+    *, campaign: Campaign, version: str, scores: dict[int, ClassifierScore]
+) -> int:
+    """Store the active classifier version's harm probability and queue priority per item.
+
+    The classifier app calls this after predicting; items of other campaigns are ignored.
+    Returns how many items were updated.
+    """
+    for item_id, score in scores.items():
+        if not 0.0 <= score.harm_probability <= 1.0:
+            raise ValueError(
+                f"item {item_id}: harm probability {score.harm_probability} not in [0, 1]"
+            )
+    rows = list(Item.objects.filter(campaign=campaign, id__in=list(scores)).only("id"))
+    for row in rows:
+        s = scores[row.id]
+        row.harm_probability = s.harm_probability
+        row.priority = 0.0 if s.priority is None else s.priority  # 0: not prioritised
+        row.classifier_version = version
+    with transaction.atomic():
+        Item.objects.bulk_update(
+            rows, ["harm_probability", "priority", "classifier_version"], batch_size=500
+        )
+        # The prediction-powered estimates use these probabilities: refresh the summary.
+        score_summary_request(campaign_id=campaign.pk)
+    return len(rows)

@@ -1,0 +1,34 @@
+"""The labeling tables, one module per slice; import them from here."""
+
+from labeling.models.campaigns import (
+    Campaign,
+    ConsensusMethod,
+    Item,
+    Membership,
+    Prompt,
+    QueueStrategy,
+    Rubric,
+    random_key,
+)
+from labeling.models.quality import Adjudication, Consensus, GoldAnswer, QualityState
+from labeling.models.queue import Annotation, Assignment
+from labeling.models.scores import ScoreRefresh, ScoreSummary
+
+__all__ = [
+    "Adjudication",
+    "Annotation",
+    "Assignment",
+    "Campaign",
+    "Consensus",
+    "ConsensusMethod",
+    "GoldAnswer",
+    "Item",
+    "Membership",
+    "Prompt",
+    "QualityState",
+    "QueueStrategy",
+    "Rubric",
+    "ScoreRefresh",
+    "ScoreSummary",
+    "random_key",
+]

@@ -1,0 +1,83 @@
+"""The queue: leases of items to annotators, and the annotations they submit."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from labeling.models.campaigns import Campaign, Item
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUBMITTED = "submitted"
+        SKIPPED = "skipped"
+        EXPIRED = "expired"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
+    # Covered by assignment_unique (item, annotator) and (annotator, campaign, status).
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_index=False,
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    leased_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # An annotator gets an item at most once, whatever becomes of the lease.
+            models.UniqueConstraint(fields=["item", "annotator"], name="assignment_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "submitted", "skipped", "expired"]),
+                name="assignment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("leased_at")), name="assignment_lease_order"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign", "expires_at"],
+                condition=Q(status="active"),
+                name="assignment_active_expiry",
+            ),
+            models.Index(fields=["annotator", "campaign", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} on item {self.item_id} ({self.status})"
+
+
+class Annotation(models.Model):
+    # Covered by annotation_unique (item, annotator).
+    item = models.ForeignKey(
+        Item, on_delete=models.CASCADE, related_name="annotations", db_index=False
+    )
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.PROTECT, related_name="annotation"
+    )
+    values = models.JSONField()
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    client_started_at = models.DateTimeField(null=True, blank=True)
+    client_submitted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="annotation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} on item {self.item_id}"

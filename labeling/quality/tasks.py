@@ -1,0 +1,12 @@
+"""Celery tasks of the labeling app: load by id, call one service. On the `default` queue."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="labeling.refit_consensus", acks_late=True)
+def refit_consensus(campaign_id: int) -> None:
+    from labeling.quality.consensus import consensus_refit
+
+    consensus_refit(campaign_id=campaign_id)

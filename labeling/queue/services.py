@@ -1,0 +1,328 @@
+"""Leasing items to annotators, and taking their labels.
+
+Invariants, held by the database where it can:
+- an annotator gets an item at most once (unique item, annotator);
+- submitted annotations plus live leases never exceed the overlap (Item.open_slots >= 0);
+- an expired lease gives its slot back; a skipped item goes to others.
+
+On PostgreSQL `next` takes the item row with FOR UPDATE SKIP LOCKED so concurrent annotators
+pass each other by; on SQLite every write transaction is IMMEDIATE and so runs one at a time.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.errors import DomainError
+from labeling import hot_sql
+from labeling.models import Annotation, Assignment, Campaign, Item, Prompt, QueueStrategy
+from labeling.rubric import validate_values
+from labeling.access import (
+    ADMIN,
+    ANNOTATOR,
+    campaign_membership,
+    campaign_role,
+    remember_membership,
+)
+from labeling.quality.consensus import consensus_after_submit
+
+MAX_AHEAD = 1  # leases an annotator may hold beyond the current one (prefetch)
+OPEN_STATUSES = (Campaign.Status.GENERATING, Campaign.Status.LABELING)
+_TAKEN = (Assignment.Status.ACTIVE, Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED)
+
+
+def _for_update(qs: Any, *, skip_locked: bool = False) -> Any:
+    if connection.features.has_select_for_update:
+        if skip_locked and connection.features.has_select_for_update_skip_locked:
+            return qs.select_for_update(skip_locked=True, of=("self",))
+        return qs.select_for_update(of=("self",))
+    return qs
+
+
+def _check_can_label(campaign: Campaign, user: Any) -> None:
+    if campaign_role(user, campaign) not in (ANNOTATOR, ADMIN):
+        raise DomainError(
+            "you are not an annotator of this campaign", status_code=403, code="forbidden"
+        )
+    if campaign.status not in OPEN_STATUSES:
+        raise DomainError(
+            f"the campaign is {campaign.status}, not open for labeling",
+            code="campaign_not_open",
+            status_code=409,
+        )
+
+
+def reclaim_expired(*, campaign: Campaign, now: datetime) -> int:
+    """Return the slots of expired leases to their items. Must run inside a transaction."""
+    expired = list(
+        _for_update(
+            Assignment.objects.filter(
+                campaign=campaign, status=Assignment.Status.ACTIVE, expires_at__lte=now
+            ),
+            skip_locked=True,
+        ).values_list("id", "item_id")[:1000]
+    )
+    if not expired:
+        return 0
+    Assignment.objects.filter(id__in=[a for a, _ in expired]).update(
+        status=Assignment.Status.EXPIRED, finished_at=now
+    )
+    # Sorted item order keeps concurrent reclaims from deadlocking on PostgreSQL. Gold items
+    # hold no slots (they sit outside the open-slot queue), so they get none back.
+    for item_id, count in sorted(Counter(i for _, i in expired).items()):
+        Item.objects.filter(pk=item_id, is_gold=False).update(open_slots=F("open_slots") + count)
+    return len(expired)
+
+
+def _live_leases(campaign: Campaign, user: Any, now: datetime) -> list[Assignment]:
+    leases = hot_sql.live_leases(campaign.pk, user.pk, now, 1 + MAX_AHEAD)
+    for lease in leases:
+        lease.campaign = campaign
+        lease.item.campaign = campaign
+        lease.annotator = user
+    return leases
+
+
+def _check_not_paused(campaign: Campaign, user: Any) -> None:
+    """An annotator paused for low gold accuracy gets no more items until an admin resumes."""
+    member = campaign_membership(user, campaign)
+    if member is not None and member.paused_at is not None:
+        raise DomainError(
+            "you are paused in this campaign: " + (member.pause_reason or "ask its admins why"),
+            code="paused",
+            status_code=403,
+        )
+
+
+def assignment_next(
+    *, campaign: Campaign, user: Any, now: datetime | None = None
+) -> Assignment | None:
+    """Lease the next item to `user`, or return their live lease; None when nothing is left."""
+    leases = assignment_leases(campaign=campaign, user=user, now=now)
+    return leases[0] if leases else None
+
+
+def assignment_leases(
+    *, campaign: Campaign, user: Any, now: datetime | None = None, ahead: int = 0
+) -> list[Assignment]:
+    """The annotator's live leases, oldest first, topped up to 1 + `ahead` when items remain.
+
+    The first is the item to label now (a reload gets the same one back); with `ahead=1` the
+    second is leased too, so the browser can show it the moment the first is submitted.
+    An empty list means nothing is left for this annotator.
+    """
+    _check_can_label(campaign, user)
+    if not 0 <= ahead <= MAX_AHEAD:
+        raise DomainError(f"ahead must be between 0 and {MAX_AHEAD}", field="ahead")
+    _check_not_paused(campaign, user)
+    now = now or timezone.now()
+    with transaction.atomic():
+        leases = _live_leases(campaign, user, now)
+        if leases:
+            _renew_if_half_spent(leases[0], campaign, now)
+        if len(leases) > ahead:
+            return leases[: 1 + ahead]
+        reclaimed = _reclaim_now_and_then(campaign, now)
+        while len(leases) <= ahead:
+            lease = _lease_one(campaign, user, now)
+            if lease is None and not reclaimed:
+                # Nothing open: expired leases may be holding the last slots.
+                reclaim_expired(campaign=campaign, now=now)
+                reclaimed = True
+                lease = _lease_one(campaign, user, now)
+            if lease is None:
+                break
+            leases.append(lease)
+    return leases
+
+
+# When this process last returned expired leases to each campaign's pool (by the caller's clock).
+_last_reclaim: dict[int, datetime] = {}
+RECLAIM_EVERY = timedelta(seconds=10)
+
+
+def _reclaim_now_and_then(campaign: Campaign, now: datetime) -> bool:
+    """Reclaim expired leases at most every few seconds: `next` is the hot path.
+
+    Leases last minutes, so a few seconds' delay hands nothing out twice; when no item is open
+    the caller reclaims at once anyway.
+    """
+    last = _last_reclaim.get(campaign.pk)
+    if last is not None and last <= now < last + RECLAIM_EVERY:
+        return False
+    _last_reclaim[campaign.pk] = now
+    reclaim_expired(campaign=campaign, now=now)
+    return True
+
+
+def _renew_if_half_spent(lease: Assignment, campaign: Campaign, now: datetime) -> None:
+    """A lease taken ahead started its clock early; give it a full term once it is current."""
+    term = timedelta(minutes=campaign.lease_minutes)
+    if lease.expires_at - now < term / 2:
+        lease.expires_at = now + term
+        Assignment.objects.filter(pk=lease.pk).update(expires_at=lease.expires_at)
+
+
+def _order(campaign: Campaign) -> str:
+    """Under the uncertainty strategy a random share of picks keeps the fixed random order, so
+    labeled items stay usable for unbiased estimates."""
+    if (
+        campaign.queue_strategy == QueueStrategy.UNCERTAINTY
+        and _rng.random() >= campaign.random_share
+    ):
+        return "priority"
+    return "random"
+
+
+def _pick_and_lease(
+    campaign: Campaign, user: Any, now: datetime, expires: datetime
+) -> tuple[int, str, int, int, str, int] | None:
+    """Lease the next item for `user`: (item id, text, model id, prompt id, prompt text, lease).
+
+    Gold is mixed in at the campaign's gold rate, but only while regular work remains, so the
+    queue never ends on a run of gold; it takes no slot.
+    """
+    order = _order(campaign)
+    gold_turn = campaign.gold_rate > 0 and _rng.random() < campaign.gold_rate
+    if gold_turn and hot_sql.pick_item(campaign.pk, user.pk, order) is not None:
+        gold = hot_sql.pick_and_lease(campaign.pk, user.pk, "gold", now, expires)
+        if gold is not None:
+            return gold
+    return hot_sql.pick_and_lease(campaign.pk, user.pk, order, now, expires)
+
+
+_rng = random.SystemRandom()
+
+
+def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:
+    expires = now + timedelta(minutes=campaign.lease_minutes)
+    # Renews in place a lease of this annotator's that expired earlier (one row per pair).
+    leased = _pick_and_lease(campaign, user, now, expires)
+    if leased is None:
+        return None
+    item_id, text, model_id, prompt_id, prompt_text, lease_id = leased
+    # Built as if loaded with .only(...): any other field is fetched on first access.
+    prompt = Prompt.from_db(
+        "default", ["id", "campaign_id", "text"], [prompt_id, campaign.pk, prompt_text]
+    )
+    item = Item.from_db(
+        "default",
+        ["id", "campaign_id", "prompt_id", "model_id", "text"],
+        [item_id, campaign.pk, prompt_id, model_id, text],
+    )
+    item.prompt = prompt
+    item.campaign = campaign
+    assignment = Assignment(
+        id=lease_id,
+        campaign=campaign,
+        item=item,
+        annotator=user,
+        status=Assignment.Status.ACTIVE,
+        leased_at=now,
+        expires_at=expires,
+    )
+    assignment._state.adding = False  # the row exists: saving it must UPDATE, not INSERT
+    return assignment
+
+
+def _lock_own_assignment(assignment_id: int, user: Any) -> Assignment:
+    """The caller's assignment, locked, with campaign, rubric, item and their membership."""
+    found = hot_sql.lock_own_assignment(assignment_id, user.pk)
+    if found is None:
+        raise DomainError("no such assignment of yours", status_code=404, code="not_found")
+    assignment, member = found
+    assignment.annotator = user
+    remember_membership(user, assignment.campaign, member)
+    return assignment
+
+
+def _retake_slot(assignment: Assignment, now: datetime) -> None:
+    """A lease that expired and was reclaimed may still be honoured if a slot is free."""
+    if assignment.item.is_gold:
+        return  # gold holds no slots
+    taken = Item.objects.filter(pk=assignment.item_id, open_slots__gt=0).update(
+        open_slots=F("open_slots") - 1
+    )
+    if not taken:
+        raise DomainError(
+            "your lease on this item expired and others have taken it; your input was not saved",
+            code="lease_lost",
+            status_code=409,
+        )
+
+
+def annotation_submit(
+    *,
+    assignment_id: int,
+    user: Any,
+    values: Any,
+    time_spent_ms: int | None = None,
+    client_started_at: datetime | None = None,
+    client_submitted_at: datetime | None = None,
+    now: datetime | None = None,
+) -> Annotation:
+    now = now or timezone.now()
+    with transaction.atomic():
+        assignment = _lock_own_assignment(assignment_id, user)
+        _check_can_label(assignment.campaign, user)
+        if assignment.status == Assignment.Status.SUBMITTED:
+            existing = Annotation.objects.get(assignment=assignment)
+            if existing.values == validate_values(
+                assignment.campaign.rubric.schema, values, assignment.item.text
+            ):
+                return existing  # a retried request: same values, same answer
+            raise DomainError(
+                "this item is already submitted", code="already_submitted", status_code=409
+            )
+        if assignment.status == Assignment.Status.SKIPPED:
+            raise DomainError("this item was skipped", code="skipped", status_code=409)
+        cleaned = validate_values(assignment.campaign.rubric.schema, values, assignment.item.text)
+        if assignment.status == Assignment.Status.EXPIRED:
+            _retake_slot(assignment, now)
+        # The assignment row is locked and not yet submitted, so no annotation of this pair
+        # exists; should the database still refuse one, the whole transaction rolls back.
+        annotation = Annotation(
+            item=assignment.item,
+            annotator=user,
+            assignment=assignment,
+            values=cleaned,
+            time_spent_ms=time_spent_ms,
+            client_started_at=client_started_at,
+            client_submitted_at=client_submitted_at,
+            created_at=now,
+        )
+        answers = hot_sql.record_submission(annotation, assignment.pk, assignment.item_id, now)
+        consensus_after_submit(
+            annotation=annotation,
+            item=assignment.item,
+            campaign=assignment.campaign,
+            now=now,
+            answers=answers,
+        )
+    return annotation
+
+
+def assignment_skip(*, assignment_id: int, user: Any, now: datetime | None = None) -> Assignment:
+    now = now or timezone.now()
+    with transaction.atomic():
+        assignment = _lock_own_assignment(assignment_id, user)
+        _check_can_label(assignment.campaign, user)
+        if assignment.status == Assignment.Status.SKIPPED:
+            return assignment
+        if assignment.status == Assignment.Status.SUBMITTED:
+            raise DomainError(
+                "this item is already submitted", code="already_submitted", status_code=409
+            )
+        if assignment.status == Assignment.Status.ACTIVE and not assignment.item.is_gold:
+            Item.objects.filter(pk=assignment.item_id).update(open_slots=F("open_slots") + 1)
+        assignment.status = Assignment.Status.SKIPPED
+        assignment.finished_at = now
+        assignment.save(update_fields=["status", "finished_at"])
+    return assignment

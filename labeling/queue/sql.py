@@ -1,0 +1,376 @@
+"""Hand-written SQL for the statements `next` and `submit` run on every request.
+
+Building and compiling an ORM query costs about a millisecond of CPU here, more than the
+database spends running it; bench/annotate_loop.py measured the ORM at 40-48% of a request.
+These statements are fixed, so they are written once, for PostgreSQL and SQLite (3.35+ for
+RETURNING). Everything else stays in the ORM.
+
+Rows come back as model instances (core.rawsql.Columns), as the ORM would build them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from core.rawsql import Columns, hot_cursor, split_row
+from labeling.models import (
+    Annotation,
+    Assignment,
+    Campaign,
+    Item,
+    Membership,
+    Prompt,
+    Rubric,
+)
+
+
+def _adapt(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _fetchone(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    with hot_cursor() as cursor:
+        cursor.execute(sql, params)
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
+
+
+def _execute(sql: str, params: list[Any]) -> int:
+    with hot_cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+_PICK = (
+    "SELECT i.id, i.text, i.model_id, p.id, p.text FROM labeling_item i"
+    " JOIN labeling_prompt p ON p.id = i.prompt_id"
+    " WHERE i.campaign_id = %s AND {where} AND NOT EXISTS ("
+    "  SELECT 1 FROM labeling_assignment u WHERE u.item_id = i.id AND u.annotator_id = %s"
+    "  AND u.status IN ('active', 'submitted', 'skipped'))"
+    " ORDER BY {order} LIMIT 1"
+)
+# Each ordering has its own index (item_next_open, item_next_priority, item_gold).
+_ORDERS = {
+    "random": ("i.open_slots > 0", "i.open_slots, i.random_key"),
+    "priority": ("i.open_slots > 0", "i.open_slots, i.priority DESC, i.random_key"),
+    "gold": ("i.is_gold", "i.random_key"),
+}
+
+
+def pick_item(
+    campaign_id: int, user_id: int, order: str = "random"
+) -> tuple[int, str, int, int, str] | None:
+    """(item id, text, model id, prompt id, prompt text) of the next item, locked on PostgreSQL.
+
+    Fewest open slots first (finish items others started), then the classifier's priority
+    (order "priority") or the item's fixed random key; "gold" picks among gold items instead,
+    which sit outside the open-slot queue. Never an item this annotator holds, submitted or
+    skipped.
+    """
+    where, order_by = _ORDERS[order]
+    lock = " FOR UPDATE OF i SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    row = _fetchone(_PICK.format(where=where, order=order_by) + lock, [campaign_id, user_id])
+    return None if row is None else (row[0], row[1], row[2], row[3], row[4])
+
+
+def take_slot(item_id: int) -> None:
+    _execute("UPDATE labeling_item SET open_slots = open_slots - 1 WHERE id = %s", [item_id])
+
+
+def upsert_lease(
+    campaign_id: int, item_id: int, user_id: int, leased_at: datetime, expires_at: datetime
+) -> int:
+    """Insert the lease, or renew this annotator's expired one in place; its id."""
+    row = _fetchone(
+        "INSERT INTO labeling_assignment"
+        " (campaign_id, item_id, annotator_id, status, leased_at, expires_at, finished_at)"
+        " VALUES (%s, %s, %s, 'active', %s, %s, NULL)"
+        " ON CONFLICT (item_id, annotator_id) DO UPDATE SET status = 'active',"
+        " campaign_id = excluded.campaign_id, leased_at = excluded.leased_at,"
+        " expires_at = excluded.expires_at, finished_at = NULL"
+        " RETURNING id",
+        [campaign_id, item_id, user_id, _adapt(leased_at), _adapt(expires_at)],
+    )
+    assert row is not None
+    return int(row[0])
+
+
+def mark_submitted(assignment_id: int, item_id: int, finished_at: datetime) -> None:
+    _execute(
+        "UPDATE labeling_assignment SET status = 'submitted', finished_at = %s WHERE id = %s",
+        [_adapt(finished_at), assignment_id],
+    )
+    _execute("UPDATE labeling_item SET n_submitted = n_submitted + 1 WHERE id = %s", [item_id])
+
+
+_PICK_AND_LEASE_PG = (
+    "WITH picked AS ("
+    " SELECT i.id AS item_id, i.text AS item_text, i.model_id, p.id AS prompt_id,"
+    " p.text AS prompt_text FROM labeling_item i JOIN labeling_prompt p ON p.id = i.prompt_id"
+    " WHERE i.campaign_id = %s AND {where} AND NOT EXISTS ("
+    "  SELECT 1 FROM labeling_assignment u WHERE u.item_id = i.id AND u.annotator_id = %s"
+    "  AND u.status IN ('active', 'submitted', 'skipped'))"
+    " ORDER BY {order} LIMIT 1 FOR UPDATE OF i SKIP LOCKED),"
+    " slot AS (UPDATE labeling_item SET open_slots = open_slots - 1"
+    "  WHERE id IN (SELECT item_id FROM picked) AND %s),"
+    " lease AS (INSERT INTO labeling_assignment"
+    "  (campaign_id, item_id, annotator_id, status, leased_at, expires_at, finished_at)"
+    "  SELECT %s, item_id, %s, 'active', %s, %s, NULL FROM picked"
+    "  ON CONFLICT (item_id, annotator_id) DO UPDATE SET status = 'active',"
+    "  campaign_id = excluded.campaign_id, leased_at = excluded.leased_at,"
+    "  expires_at = excluded.expires_at, finished_at = NULL RETURNING id)"
+    " SELECT picked.item_id, picked.item_text, picked.model_id, picked.prompt_id,"
+    " picked.prompt_text, lease.id FROM picked, lease"
+)
+
+
+def pick_and_lease(
+    campaign_id: int,
+    user_id: int,
+    order: str,
+    leased_at: datetime,
+    expires_at: datetime,
+) -> tuple[int, str, int, int, str, int] | None:
+    """Pick the next item (as `pick_item`), take its slot (not for gold) and lease it.
+
+    (item id, text, model id, prompt id, prompt text, lease id), or None when nothing is left.
+    On PostgreSQL it is one statement (data-modifying CTEs), where the three would be three
+    round trips; SQLite runs them one after the other inside its write transaction.
+    """
+    takes_slot = order != "gold"
+    if connection.vendor == "postgresql":
+        where, order_by = _ORDERS[order]
+        row = _fetchone(
+            _PICK_AND_LEASE_PG.format(where=where, order=order_by),
+            [
+                campaign_id,
+                user_id,
+                takes_slot,
+                campaign_id,
+                user_id,
+                _adapt(leased_at),
+                _adapt(expires_at),
+            ],
+        )
+        if row is None:
+            return None
+        return (row[0], row[1], row[2], row[3], row[4], int(row[5]))
+    picked = pick_item(campaign_id, user_id, order)
+    if picked is None:
+        return None
+    if takes_slot:
+        take_slot(picked[0])
+    lease_id = upsert_lease(campaign_id, picked[0], user_id, leased_at, expires_at)
+    return (*picked, lease_id)
+
+
+def annotator_progress(campaign_id: int, user_id: int, cap: int | None = None) -> dict[str, Any]:
+    """Done, and items left for this annotator (the current one included), in one statement.
+
+    Open items, less the open ones they submitted or skipped, plus a lease of theirs that took
+    an item's last slot. Counting the open items walks every one of them (5.6 ms of PostgreSQL
+    at 10,000 items, growing with the campaign), so `next` passes a `cap`: it counts at most
+    that many, and `available_capped` says the figure is then a lower bound.
+    """
+    if cap is None:
+        open_count = (
+            "SELECT COUNT(*) FROM labeling_item o WHERE o.campaign_id = %s AND o.open_slots > 0"
+        )
+    else:
+        open_count = (
+            "SELECT COUNT(*) FROM (SELECT 1 FROM labeling_item o"
+            f" WHERE o.campaign_id = %s AND o.open_slots > 0 LIMIT {int(cap)}) o"
+        )
+    row = _fetchone(
+        f"SELECT ({open_count}),"
+        " SUM(CASE WHEN a.status = 'submitted' THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN a.status IN ('submitted', 'skipped') AND i.open_slots > 0"
+        "  THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN a.status = 'active' AND i.open_slots = 0 THEN 1 ELSE 0 END)"
+        " FROM labeling_assignment a JOIN labeling_item i ON i.id = a.item_id"
+        " WHERE a.campaign_id = %s AND a.annotator_id = %s",
+        [campaign_id, campaign_id, user_id],
+    )
+    assert row is not None
+    open_items, done, finished_open, holding_last = (int(v or 0) for v in row)
+    return {
+        "done": done,
+        "available": max(0, open_items - finished_open + holding_last),
+        "available_capped": cap is not None and open_items >= cap,
+    }
+
+
+_CAMPAIGN = Columns(Campaign)
+_RUBRIC = Columns(Rubric)
+_MEMBER = Columns(Membership, ["role", "paused_at", "pause_reason"])
+
+
+_CAMPAIGN_SQL = (
+    f"SELECT {_CAMPAIGN.sql('c')}, {_RUBRIC.sql('r')}, {_MEMBER.sql('m')}"
+    " FROM labeling_campaign c JOIN labeling_rubric r ON r.id = c.rubric_id"
+    " LEFT JOIN labeling_membership m ON m.campaign_id = c.id AND m.user_id = %s"
+    " WHERE c.id = %s"
+)
+
+
+def campaign_with_member(campaign_id: int, user_id: int) -> tuple[Campaign, Membership] | None:
+    """The campaign with its rubric, and the user's membership (role None when not a member)."""
+    row = _fetchone(_CAMPAIGN_SQL, [user_id, campaign_id])
+    if row is None:
+        return None
+    campaign, rubric, member = split_row(row, _CAMPAIGN, _RUBRIC, _MEMBER)
+    campaign.rubric = rubric
+    return campaign, member
+
+
+_LEASE = Columns(
+    Assignment,
+    ["id", "campaign", "item", "annotator", "status", "leased_at", "expires_at", "finished_at"],
+)
+_LEASE_ITEM = Columns(Item, ["id", "campaign", "prompt", "model", "text"])
+_LEASE_PROMPT = Columns(Prompt, ["id", "campaign", "text"])
+
+
+_LEASES_SQL = (
+    f"SELECT {_LEASE.sql('a')}, {_LEASE_ITEM.sql('i')}, {_LEASE_PROMPT.sql('p')}"
+    " FROM labeling_assignment a JOIN labeling_item i ON i.id = a.item_id"
+    " JOIN labeling_prompt p ON p.id = i.prompt_id"
+    " WHERE a.campaign_id = %s AND a.annotator_id = %s AND a.status = 'active'"
+    " AND a.expires_at > %s ORDER BY a.leased_at, a.id LIMIT %s"
+)
+
+
+def live_leases(campaign_id: int, user_id: int, now: datetime, limit: int) -> list[Assignment]:
+    """The annotator's unexpired active leases, oldest first, with item and prompt text."""
+    with hot_cursor() as cursor:
+        cursor.execute(_LEASES_SQL, [campaign_id, user_id, _adapt(now), limit])
+        rows = cursor.fetchall()
+    leases = []
+    for row in rows:
+        lease, item, prompt = split_row(row, _LEASE, _LEASE_ITEM, _LEASE_PROMPT)
+        item.prompt = prompt
+        lease.item = item
+        leases.append(lease)
+    return leases
+
+
+_OWN = Columns(Assignment)
+_OWN_ITEM = Columns(Item, [f.name for f in Item._meta.concrete_fields if f.name != "provenance"])
+
+
+_OWN_SQL = (
+    f"SELECT {_OWN.sql('a')}, {_CAMPAIGN.sql('c')}, {_RUBRIC.sql('r')}, {_OWN_ITEM.sql('i')},"
+    f" {_MEMBER.sql('m')}"
+    " FROM labeling_assignment a JOIN labeling_campaign c ON c.id = a.campaign_id"
+    " JOIN labeling_rubric r ON r.id = c.rubric_id JOIN labeling_item i ON i.id = a.item_id"
+    " LEFT JOIN labeling_membership m"
+    " ON m.campaign_id = a.campaign_id AND m.user_id = a.annotator_id"
+    " WHERE a.id = %s AND a.annotator_id = %s"
+)
+
+
+def lock_own_assignment(assignment_id: int, user_id: int) -> tuple[Assignment, Membership] | None:
+    """The user's assignment with campaign, rubric and item, locked on PostgreSQL; and the
+    user's membership of its campaign (role None when they are no longer a member)."""
+    lock = " FOR UPDATE OF a" if connection.vendor == "postgresql" else ""
+    row = _fetchone(_OWN_SQL + lock, [assignment_id, user_id])
+    if row is None:
+        return None
+    assignment, campaign, rubric, item, member = split_row(
+        row, _OWN, _CAMPAIGN, _RUBRIC, _OWN_ITEM, _MEMBER
+    )
+    campaign.rubric = rubric
+    assignment.campaign = campaign
+    item.campaign = campaign
+    assignment.item = item
+    return assignment, member
+
+
+_ANNOTATION_INSERT = [
+    Annotation._meta.get_field(n)
+    for n in (
+        "item",
+        "annotator",
+        "assignment",
+        "values",
+        "time_spent_ms",
+        "client_started_at",
+        "client_submitted_at",
+        "created_at",
+    )
+]
+
+
+def _annotation_params(annotation: Annotation) -> tuple[str, str, list[Any]]:
+    params = [
+        f.get_db_prep_save(getattr(annotation, f.attname), connection)  # type: ignore[union-attr]
+        for f in _ANNOTATION_INSERT
+    ]
+    columns = ", ".join(f'"{f.column}"' for f in _ANNOTATION_INSERT)  # type: ignore[union-attr]
+    return columns, ", ".join(["%s"] * len(params)), params
+
+
+def _saved(annotation: Annotation, pk: int) -> None:
+    annotation.pk = pk
+    annotation._state.adding = False
+    annotation._state.db = connection.alias
+
+
+def insert_annotation(annotation: Annotation) -> None:
+    """INSERT the (unsaved) annotation and set its id; created_at must be set by the caller."""
+    columns, marks, params = _annotation_params(annotation)
+    row = _fetchone(
+        f"INSERT INTO labeling_annotation ({columns}) VALUES ({marks}) RETURNING id", params
+    )
+    assert row is not None
+    _saved(annotation, int(row[0]))
+
+
+def record_submission(
+    annotation: Annotation, assignment_id: int, item_id: int, finished_at: datetime
+) -> list[dict[str, Any]]:
+    """Store the (unsaved) annotation, mark its assignment submitted and count it on the item;
+    return the values of every annotation of the item, this one included (for its vote).
+
+    On PostgreSQL it is one statement (data-modifying CTEs; the item's other annotations are
+    read from the statement's snapshot, this one from its RETURNING), instead of four round
+    trips; SQLite runs them one after the other inside its write transaction.
+    """
+    if connection.vendor != "postgresql":
+        insert_annotation(annotation)
+        mark_submitted(assignment_id, item_id, finished_at)
+        return item_values(item_id)
+    columns, marks, params = _annotation_params(annotation)
+    with hot_cursor() as cursor:
+        cursor.execute(
+            f"WITH ins AS (INSERT INTO labeling_annotation ({columns}) VALUES ({marks})"
+            ' RETURNING id, "values"),'
+            " asg AS (UPDATE labeling_assignment SET status = 'submitted', finished_at = %s"
+            "  WHERE id = %s),"
+            " itm AS (UPDATE labeling_item SET n_submitted = n_submitted + 1 WHERE id = %s)"
+            ' SELECT id, "values" FROM ins'
+            ' UNION ALL SELECT NULL, "values" FROM labeling_annotation WHERE item_id = %s',
+            [*params, _adapt(finished_at), assignment_id, item_id, item_id],
+        )
+        rows = cursor.fetchall()
+    own = [int(pk) for pk, _ in rows if pk is not None]
+    assert len(own) == 1
+    _saved(annotation, own[0])
+    return [_json(v) for _, v in rows]
+
+
+def item_values(item_id: int) -> list[dict[str, Any]]:
+    """Every annotation's values for one item (unique (item, annotator) index)."""
+    with hot_cursor() as cursor:
+        cursor.execute('SELECT "values" FROM labeling_annotation WHERE item_id = %s', [item_id])
+        rows = cursor.fetchall()
+    return [_json(v) for (v,) in rows]
+
+
+def _json(value: Any) -> Any:
+    # Django has psycopg hand jsonb back as text (JSONField decodes it); SQLite gives text too.
+    return json.loads(value) if isinstance(value, str) else value

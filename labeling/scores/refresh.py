@@ -1,0 +1,36 @@
+"""Asking for a scores refresh: cheap, and imported by web processes (no numpy here).
+
+Requests (after a consensus refit, new classifier predictions, an import, or a read that finds
+the summary stale) flip ScoreRefresh.pending with one conditional UPDATE, so a burst of them
+enqueues one `labeling.refresh_scores` task on the `default` queue; the task recomputes the
+summary (score_summary.py).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from labeling.models import ScoreRefresh
+
+REFRESH_DEBOUNCE_S = 15
+
+
+def score_summary_request(*, campaign_id: int, countdown: float | None = None) -> bool:
+    """Schedule a refresh unless one is already pending; True when this call scheduled it.
+
+    The task runs `countdown` seconds later (default REFRESH_DEBOUNCE_S), so a burst of
+    requests is answered by one refresh that sees all of it.
+    """
+    from labeling.scores.tasks import refresh_scores
+
+    delay = REFRESH_DEBOUNCE_S if countdown is None else countdown
+    ScoreRefresh.objects.get_or_create(campaign_id=campaign_id)
+    claimed = ScoreRefresh.objects.filter(campaign_id=campaign_id, pending=False).update(
+        pending=True, requested_at=timezone.now()
+    )
+    if claimed:
+        transaction.on_commit(
+            lambda: refresh_scores.apply_async(args=(campaign_id,), countdown=delay)
+        )
+    return bool(claimed)
