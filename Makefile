@@ -12,8 +12,8 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run serve migrate demo test lint types pytest test-services bench clean \
-	frontend frontend-check browser-deps
+.PHONY: install run serve migrate demo test lint types pytest bench clean \
+	frontend frontend-check browser-deps test-integration
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,18 +73,19 @@ run: demo
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 types: install
 	$(VENV)/bin/mypy .
 
 pytest: install frontend browser-deps
-	$(VENV)/bin/pytest -m "not services" -q
+	$(VENV)/bin/pytest -m "not integration" -q
 
 test: lint types frontend-check pytest
 
-# PostgreSQL and Redis with a real worker: run by .ci/run after `make test`.
-test-services: install frontend
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -m services -q
+# PostgreSQL and Redis with real workers (tests/integration): run by .ci/run after `make test`.
+test-integration: install frontend
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -m integration -q
 
 bench: install
 	$(PY) bench/annotate_loop.py

@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
-from assay.env import ConfigError, env_bool, env_int, env_list, env_str, local_secret_key
+from core.env import ConfigError, env_bool, env_int, env_list, env_str, local_secret_key
 
 django_stubs_ext.monkeypatch()
 
@@ -83,7 +83,7 @@ if DATABASE_URL:
             conn_health_checks=env_bool("CONN_HEALTH_CHECKS", False),
         )
     }
-    # The hot path's fixed statements (assay.rawsql.hot_cursor) become server-side prepared
+    # The hot path's fixed statements (core.rawsql.hot_cursor) become server-side prepared
     # statements from their second run on a connection, so PostgreSQL parses and plans them
     # once per connection instead of once per request. The ORM's own cursors bind on the
     # client and never prepare. 0 turns it off (e.g. behind a transaction-pooling pgbouncer).
@@ -143,13 +143,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 *
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "assay.auth.TokenAuthentication",
+        "core.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "assay.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -194,7 +194,7 @@ CELERY_TASK_ROUTES = {
     "classifiers.train_*": {"queue": "gpu"},
 }
 # Task modules autodiscovery (which looks for <app>.tasks only) would miss.
-CELERY_IMPORTS = ("labeling.tasks_scores",)
+CELERY_IMPORTS = ("labeling.quality.tasks", "labeling.scores.tasks")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

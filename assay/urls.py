@@ -7,10 +7,11 @@ from rest_framework.authtoken.views import obtain_auth_token
 from assay.views import MeApi, health, spa
 from classifiers import apis as clf
 from generation import apis as gen
-from labeling import apis as lab
-from labeling import apis_exports as exports
-from labeling import apis_quality as quality
-from labeling import apis_scores as scores
+from labeling.campaigns import apis as lab
+from labeling.exports import apis as exports
+from labeling.quality import apis as quality
+from labeling.queue import apis as queue
+from labeling.scores import apis as scores
 
 api = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -23,7 +24,7 @@ api = [
     path("campaigns/<int:pk>/prompts/", lab.PromptListApi.as_view()),
     path("campaigns/<int:pk>/prompts/import/", lab.PromptImportApi.as_view()),
     path("campaigns/<int:pk>/items/", lab.ItemListApi.as_view()),
-    path("campaigns/<int:pk>/next/", lab.NextApi.as_view(), name="campaign-next"),
+    path("campaigns/<int:pk>/next/", queue.NextApi.as_view(), name="campaign-next"),
     path("campaigns/<int:pk>/scores/", scores.CampaignScoresApi.as_view()),
     path("campaigns/<int:pk>/scores/refresh/", scores.CampaignScoresRefreshApi.as_view()),
     path("campaigns/<int:pk>/export/", exports.CampaignExportApi.as_view()),
@@ -40,18 +41,18 @@ api = [
     path("campaigns/<int:pk>/items/<int:item_id>/gold/", quality.GoldItemApi.as_view()),
     path("campaigns/<int:pk>/gold/promote/", quality.GoldPromoteApi.as_view()),
     path("campaigns/<int:pk>/members/<int:user_id>/resume/", quality.MemberResumeApi.as_view()),
-    path("campaigns/<int:pk>/my-progress/", lab.MyProgressApi.as_view()),
+    path("campaigns/<int:pk>/my-progress/", queue.MyProgressApi.as_view()),
     path("campaigns/<int:pk>/jobs/", gen.CampaignJobsApi.as_view()),
     path("campaigns/<int:pk>/classifier/", clf.ClassifierOverviewApi.as_view()),
     path("campaigns/<int:pk>/classifier/runs/", clf.TrainingRunListApi.as_view()),
     path("campaigns/<int:pk>/classifier/versions/", clf.ClassifierVersionListApi.as_view()),
     path("campaigns/<int:pk>/classifier/predictions/", clf.PredictionListApi.as_view()),
     path("classifier-runs/<int:pk>/", clf.TrainingRunDetailApi.as_view()),
-    path("assignments/<int:pk>/submit/", lab.SubmitApi.as_view(), name="assignment-submit"),
-    path("assignments/<int:pk>/skip/", lab.SkipApi.as_view(), name="assignment-skip"),
+    path("assignments/<int:pk>/submit/", queue.SubmitApi.as_view(), name="assignment-submit"),
+    path("assignments/<int:pk>/skip/", queue.SkipApi.as_view(), name="assignment-skip"),
     path("models/", gen.CandidateModelListApi.as_view()),
     path("models/<int:pk>/", gen.CandidateModelDetailApi.as_view()),
-    path("models/<int:pk>/scores/", gen.CandidateModelScoresApi.as_view()),
+    path("models/<int:pk>/scores/", scores.ModelScoresApi.as_view()),
     path("models/<int:pk>/examples/", scores.ModelExamplesApi.as_view()),
     path("jobs/<int:pk>/", gen.JobDetailApi.as_view()),
     path("jobs/<int:pk>/restart/", gen.JobRestartApi.as_view()),

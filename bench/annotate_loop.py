@@ -1198,9 +1198,9 @@ def _seed(items: int, annotators: int, overlap: int, seed: int) -> dict[str, Any
     from rest_framework.authtoken.models import Token
 
     from generation.models import CandidateModel
+    from labeling.campaigns.prompt_import import text_hash
+    from labeling.campaigns.services import campaign_create, membership_set
     from labeling.models import Campaign, Item, Prompt
-    from labeling.services.campaigns import campaign_create, membership_set
-    from labeling.services.prompts import text_hash
 
     rng = random.Random(seed)
     user_model = get_user_model()
@@ -1481,9 +1481,9 @@ def _gen_start() -> dict[str, Any]:
     from generation.local_models import smollm2_gguf_path
     from generation.models import CandidateModel
     from generation.services import generation_job_start
+    from labeling.campaigns.prompt_import import text_hash
+    from labeling.campaigns.services import campaign_create
     from labeling.models import Prompt
-    from labeling.services.campaigns import campaign_create
-    from labeling.services.prompts import text_hash
 
     path = smollm2_gguf_path()
     if path is None:

@@ -211,10 +211,14 @@ def _seed(items: int) -> dict[str, Any]:
     from django.db import transaction
 
     from generation.models import CandidateModel
+    from labeling.campaigns.prompt_import import text_hash
+    from labeling.campaigns.services import (
+        NewItem,
+        campaign_create,
+        items_create,
+        membership_set,
+    )
     from labeling.models import Campaign, Prompt
-    from labeling.services.campaigns import campaign_create, membership_set
-    from labeling.services.items import NewItem, items_create
-    from labeling.services.prompts import text_hash
 
     rng = random.Random(SEED)
     words = FILLER.split()

@@ -147,10 +147,15 @@ def build_campaign(utterances: Sequence[Utterance], name: str = "ConvAbuse") -> 
     from django.contrib.auth import get_user_model
 
     from generation.models import CandidateModel
+    from labeling.campaigns.services import (
+        NewItem,
+        campaign_create,
+        campaign_update,
+        items_create,
+        membership_set,
+        prompts_import,
+    )
     from labeling.models import Prompt
-    from labeling.services.campaigns import campaign_create, campaign_update, membership_set
-    from labeling.services.items import NewItem, items_create
-    from labeling.services.prompts import prompts_import
 
     users = get_user_model().objects
     owner, _ = users.get_or_create(username="convabuse-admin")
@@ -180,7 +185,7 @@ def replay(campaign: Any, utterances: Sequence[Utterance]) -> dict[str, int]:
     from django.contrib.auth import get_user_model
 
     from labeling.models import Item
-    from labeling.services.assignments import annotation_submit, assignment_next, assignment_skip
+    from labeling.queue.services import annotation_submit, assignment_next, assignment_skip
 
     by_text_prompt = {
         pk: ext
@@ -206,7 +211,7 @@ def replay(campaign: Any, utterances: Sequence[Utterance]) -> dict[str, int]:
 def assay_binary_alpha(campaign: Any) -> float | None:
     """Assay's alpha function on the stored annotations, mapped to abusive vs not."""
     from labeling.models import Annotation
-    from labeling.quality.agreement import alpha_for
+    from labeling.quality.stats.agreement import alpha_for
 
     units: dict[int, list[str]] = {}
     for item_id, values in Annotation.objects.filter(item__campaign=campaign).values_list(
@@ -253,7 +258,7 @@ def consensus_agreement(campaign: Any, utterances: Sequence[Utterance]) -> dict[
 
 def refit_with(campaign: Any, method: str) -> dict[str, Any]:
     from labeling.models import Campaign
-    from labeling.services.consensus import consensus_refit
+    from labeling.quality.consensus import consensus_refit
 
     Campaign.objects.filter(pk=campaign.pk).update(consensus_method=method)
     started = time.perf_counter()
@@ -265,7 +270,7 @@ def refit_with(campaign: Any, method: str) -> dict[str, Any]:
 def evaluate(campaign: Any, utterances: Sequence[Utterance]) -> dict[str, Any]:
     """Refit with majority and with Dawid-Skene; alpha from the report and directly."""
     from labeling.models import QualityState
-    from labeling.quality.fit import fit_choice
+    from labeling.quality.stats.fit import fit_choice
 
     # Warm the imports (pandas, crowd-kit) once, as a long-lived worker would have them.
     fit_choice([(0, 0, "a"), (0, 1, "a")], ["a", "b"], "majority", {})

@@ -86,7 +86,7 @@ def seed_campaign(truth: Any, workers: Any, given: Any) -> tuple[Any, list[int]]
     """One campaign with the items, annotators, submitted assignments and annotations."""
     from django.contrib.auth import get_user_model
 
-    from labeling.services.campaigns import campaign_create, campaign_update, membership_set
+    from labeling.campaigns.services import campaign_create, campaign_update, membership_set
 
     users = get_user_model().objects
     owner = users.create(username="scale-admin")
@@ -177,7 +177,7 @@ def accuracy(campaign: Any, item_ids: list[int], truth: Any) -> float:
 
 def refit(campaign: Any, method: str) -> dict[str, Any]:
     from labeling.models import Campaign
-    from labeling.services.consensus import consensus_refit
+    from labeling.quality.consensus import consensus_refit
 
     Campaign.objects.filter(pk=campaign.pk).update(consensus_method=method)
     started = time.perf_counter()
@@ -187,7 +187,7 @@ def refit(campaign: Any, method: str) -> dict[str, Any]:
 
 
 def run(n_annotations: int, seed: int) -> dict[str, Any]:
-    from labeling.quality.fit import fit_choice
+    from labeling.quality.stats.fit import fit_choice
 
     n_items = n_annotations // PER_ITEM
     truth, workers, given = simulate(n_items, seed)
@@ -198,7 +198,7 @@ def run(n_annotations: int, seed: int) -> dict[str, Any]:
     for method in ("majority", "wawa", "dawid_skene"):
         timing = refit(campaign, method)
         out[method] = {**timing, "accuracy": accuracy(campaign, item_ids, truth)}
-    from labeling.services.quality_report import quality_report_build
+    from labeling.quality.report import quality_report_build
 
     started = time.perf_counter()
     report = quality_report_build(campaign, {})

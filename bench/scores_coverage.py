@@ -3,7 +3,8 @@
 
 Each repetition draws a model's outputs with a known harm rate, labels a random subset with
 simulated noisy annotators (majority of 3), predicts every output with a classifier of known
-quality, and checks whether each 95% interval covers the true rate (labeling/scoring/simulation.py).
+quality, and checks whether each 95% interval covers the true rate
+(labeling/scores/stats/simulation.py).
 The headline scenario is written as {"human_only"|"ppi": {"coverage", "mean_width"}}; the other
 scenarios show where the guarantees hold and where they stop (a weak classifier, noisier
 annotators, few labels).
@@ -24,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from labeling.scoring.simulation import Scenario, simulate_coverage  # noqa: E402
+from labeling.scores.stats.simulation import Scenario, simulate_coverage  # noqa: E402
 
 SCENARIOS: dict[str, Scenario] = {
     "headline": Scenario(),

@@ -267,7 +267,7 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from labeling.services.score_summary import score_summary_refresh
+    from labeling.scores.summary import score_summary_refresh
 
     started = time.perf_counter()
     world = _seed(args.annotations, args.models, random.Random(0))

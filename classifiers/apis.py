@@ -13,20 +13,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from assay.errors import DomainError
+from classifiers import selectors as sel
 from classifiers import serializers as s
-from classifiers.selectors import runs as sel
 from classifiers.services.runs import (
     HYPERPARAMETERS,
     new_labels_since_last_run,
-    primary_target,
     training_run_request,
     validate_hyperparameters,
 )
-from labeling.apis import PAGE_PARAMS, get_campaign
+from core.api import PAGE_PARAMS
+from core.errors import DomainError
+from labeling import access
+from labeling.access import get_campaign
 from labeling.models import Campaign
-from labeling.selectors import access
-from labeling.selectors.training import choice_dimensions, labeled_item_ids
+from labeling.quality.selectors import choice_dimensions, labeled_item_ids
 
 READERS = (access.ADMIN, access.VIEWER)
 
@@ -47,7 +47,7 @@ class ClassifierOverviewApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, READERS)
         data = {
-            "primary_target": primary_target(campaign),
+            "primary_target": sel.primary_target(campaign),
             "queue_strategy": campaign.queue_strategy,
             "random_share": campaign.random_share,
             "retrain_every": campaign.retrain_every,
@@ -83,7 +83,7 @@ class TrainingRunListApi(APIView):
             campaign=campaign,
             target=ser.validated_data["target"],
             backend=backend,
-            user=request.user,
+            user=access.signed_in(request),
             hyperparameters=params,
         )
         run = sel.run_detail(run.pk) or run
@@ -120,7 +120,7 @@ class PredictionListApi(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, READERS)
-        target = request.query_params.get("target") or primary_target(campaign)
+        target = request.query_params.get("target") or sel.primary_target(campaign)
         if target not in choice_dimensions(campaign):
             raise DomainError("not a choice dimension of this campaign's rubric", field="target")
         version = sel.active_version(campaign, target)

@@ -1,4 +1,4 @@
-"""Reads for the classifier's API: runs, versions, the active version's predictions."""
+"""Reads of the classifier app: runs, versions, the active version's predictions, the target."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from classifiers.models import ClassifierVersion, Prediction, TrainingRun
 from labeling.models import Campaign, Prompt
+from labeling.quality.selectors import choice_dimensions
 
 # Snapshot id lists can hold every labeled item: lists leave them out.
 _SNAPSHOT_LISTS = ("train_item_ids", "calibration_item_ids", "eval_item_ids")
@@ -69,3 +70,12 @@ def run_is_in_progress(campaign: Campaign, target: str) -> bool:
         target=target,
         status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING],
     ).exists()
+
+
+def primary_target(campaign: Campaign) -> str | None:
+    """The dimension whose probability goes on items and steers the queue: harm, else the
+    rubric's first choice dimension."""
+    dims = choice_dimensions(campaign)
+    if "harm" in dims:
+        return "harm"
+    return next(iter(dims), None)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from celery import shared_task
 
+TRAIN_RUN = "classifiers.train_run"
+# Sent by name from labeling after a consensus refit (labeling never imports classifiers).
+RETRAIN_IF_DUE = "classifiers.retrain_if_due"
 
-@shared_task(name="classifiers.train_run", acks_late=True)
+
+@shared_task(name=TRAIN_RUN, acks_late=True)
 def train_run(run_id: int) -> None:
     from classifiers.services.training import training_run_execute
 
     training_run_execute(run_id)
 
 
-@shared_task(name="classifiers.retrain_if_due")
+@shared_task(name=RETRAIN_IF_DUE)
 def retrain_if_due(campaign_id: int) -> int | None:
     """Sent by name from labeling after a consensus refit; returns the new run's id, if any."""
     from classifiers.services.runs import retrain_if_due as start_if_due

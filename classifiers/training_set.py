@@ -7,7 +7,7 @@ import json
 import random
 from dataclasses import dataclass, field
 
-from labeling.selectors.training import LabeledItem
+from labeling.quality.selectors import LabeledItem
 
 # Per class, labels are dealt into slices along this cycle (from a random start): 70% train,
 # 10% calibration, 20% evaluation, stratified by construction.

@@ -1,6 +1,6 @@
 """Model instances from hand-written SQL, built exactly as the ORM builds them.
 
-For the few statements on a hot path (labeling/hot_sql.py, assay/auth.py): the row goes
+For the few statements on a hot path (labeling/queue/sql.py, core/auth.py): the row goes
 through the backend's converters (dates on SQLite, JSON, booleans) and ``Model.from_db``, so
 callers cannot tell it from an ORM row; a field left out of a statement loads on first access,
 as with ``.only()``.

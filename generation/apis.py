@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,21 +11,9 @@ from rest_framework.views import APIView
 from generation import serializers as s
 from generation.models import CandidateModel, GenerationJob
 from generation.services import generation_job_start
-from labeling.apis import get_campaign
+from labeling import access
+from labeling.access import get_campaign
 from labeling.models import Campaign
-from labeling.selectors import access
-from labeling.selectors.scores import pooled_over_campaigns, scores_for_campaigns
-from labeling.serializers import ModelScoresSerializer
-from labeling.serializers_scores import PooledScoresSerializer
-
-
-class ModelScoresResponseSerializer(serializers.Serializer[Any]):
-    model_id = serializers.IntegerField()
-    model = serializers.CharField()
-    campaigns = ModelScoresSerializer(many=True)
-    overall = PooledScoresSerializer(
-        help_text="Across the campaigns listed (all prompts of each, gold excluded)"
-    )
 
 
 class CandidateModelListApi(APIView):
@@ -54,24 +40,6 @@ class CandidateModelDetailApi(APIView):
         if model is None:
             raise Http404("no such model")
         return Response(s.CandidateModelSerializer(model).data)
-
-
-class CandidateModelScoresApi(APIView):
-    @extend_schema(responses=ModelScoresResponseSerializer)
-    def get(self, request: Request, pk: int) -> Response:
-        model = CandidateModel.objects.filter(pk=pk).first()
-        if model is None:
-            raise Http404("no such model")
-        campaigns = access.campaigns_with_role(request.user, (access.ADMIN, access.VIEWER))
-        rows = scores_for_campaigns(list(campaigns), model_id=model.pk)
-        return Response(
-            {
-                "model_id": model.pk,
-                "model": model.name,
-                "campaigns": rows,
-                "overall": pooled_over_campaigns(rows),
-            }
-        )
 
 
 class CampaignJobsApi(APIView):

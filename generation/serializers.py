@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from assay.errors import DomainError
+from core.errors import DomainError
 from generation.models import CandidateModel, GenerationJob
 
 

@@ -17,12 +17,18 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from assay.errors import DomainError
+from core.errors import DomainError
 from generation.backends import DecodingParams, GeneratedOutput, ModelLoadError, load_backend
 from generation.models import CandidateModel, GenerationJob
+from labeling.campaigns.selectors import campaign_prompt_texts
+from labeling.campaigns.services import (
+    NewItem,
+    campaign_generation_finished,
+    campaign_generation_started,
+    existing_samples,
+    items_create,
+)
 from labeling.models import Campaign
-from labeling.selectors.prompts import campaign_prompt_texts
-from labeling.services.items import NewItem, existing_samples, items_create
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +123,7 @@ def generation_job_start(
         job.heartbeat_at = None
         job.save(update_fields=["status", "error", "run_token", "heartbeat_at"])
     if campaign.status == Campaign.Status.DRAFT:
-        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.GENERATING)
+        campaign_generation_started(campaign_id=campaign.pk)
     _enqueue(job.pk)
     return job
 
@@ -182,9 +188,7 @@ def _finish(job: GenerationJob, token: str, status: str, error: str = "") -> Non
             status=GenerationJob.Status.SUCCEEDED
         )
         if not unfinished.exists():
-            Campaign.objects.filter(pk=job.campaign_id, status=Campaign.Status.GENERATING).update(
-                status=Campaign.Status.LABELING
-            )
+            campaign_generation_finished(campaign_id=job.campaign_id)
 
 
 def generation_job_run(job_id: int) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+RUN_JOB = "generation.run_job"
 
-@shared_task(name="generation.run_job", acks_late=True)
+
+@shared_task(name=RUN_JOB, acks_late=True)
 def run_generation_job(job_id: int) -> None:
     from generation.services import generation_job_run
 

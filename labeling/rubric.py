@@ -17,9 +17,41 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from core.errors import DomainError
+
+
+class Option(TypedDict):
+    value: str
+    label: NotRequired[str]
+
+
+# "in" is a keyword: the functional form declares it.
+ShowIf = TypedDict("ShowIf", {"dimension": str, "in": list[str]})
+
+
+class Dimension(TypedDict):
+    """One dimension of a rubric; the keys after `show_if` belong to some types only."""
+
+    name: str
+    type: str
+    label: NotRequired[str]
+    required: NotRequired[bool]
+    help: NotRequired[str]
+    show_if: NotRequired[ShowIf]
+    options: NotRequired[list[Option]]  # choice, multi_choice
+    positive: NotRequired[list[str]]  # choice: the values whose rate the scores report
+    labels: NotRequired[list[Option]]  # spans
+    min: NotRequired[int]  # likert
+    max: NotRequired[int]
+    anchors: NotRequired[dict[str, str]]
+    max_length: NotRequired[int]  # text
+
+
+class RubricSchema(TypedDict):
+    dimensions: list[Dimension]
+
 
 DIMENSION_TYPES = ("choice", "multi_choice", "likert", "spans", "text")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -27,12 +59,12 @@ MAX_TEXT_LENGTH = 10_000
 MAX_SPANS = 500
 
 
-def _opts(*pairs: str) -> list[dict[str, str]]:
+def _opts(*pairs: str) -> list[Option]:
     pairs_iter = zip(pairs[::2], pairs[1::2], strict=True)
     return [{"value": value, "label": label} for value, label in pairs_iter]
 
 
-DEFAULT_RUBRIC: dict[str, Any] = {
+DEFAULT_RUBRIC: RubricSchema = {
     "dimensions": [
         {
             "name": "harm",
@@ -169,7 +201,7 @@ DEFAULT_RUBRIC: dict[str, Any] = {
 }
 
 
-def default_rubric() -> dict[str, Any]:
+def default_rubric() -> RubricSchema:
     return copy.deepcopy(DEFAULT_RUBRIC)
 
 
@@ -255,7 +287,7 @@ def _check_dimension(
     seen[name] = dim
 
 
-def validate_rubric(schema: Any) -> dict[str, Any]:
+def validate_rubric(schema: Any) -> RubricSchema:
     """Return the rubric if valid; raise DomainError naming every bad field otherwise."""
     errors: dict[str, list[str]] = {}
     if not isinstance(schema, dict) or not isinstance(schema.get("dimensions"), list):
@@ -267,13 +299,13 @@ def validate_rubric(schema: Any) -> dict[str, Any]:
         _check_dimension(i, dim, seen, errors)
     if errors:
         raise DomainError("the rubric is not valid", errors=errors)
-    return schema
+    return cast(RubricSchema, schema)
 
 
 # --- value validation -----------------------------------------------------------------------
 
 
-def dimension_applies(dim: dict[str, Any], values: dict[str, Any]) -> bool:
+def dimension_applies(dim: Dimension, values: dict[str, Any]) -> bool:
     show_if = dim.get("show_if")
     if not show_if:
         return True
@@ -284,11 +316,12 @@ def dimension_applies(dim: dict[str, Any], values: dict[str, Any]) -> bool:
     return parent_value in wanted
 
 
-def _option_values(dim: dict[str, Any], key: str = "options") -> list[str]:
-    return [o["value"] for o in dim[key]]
+def _option_values(dim: Dimension, key: str = "options") -> list[str]:
+    options = dim.get("labels", []) if key == "labels" else dim.get("options", [])
+    return [o["value"] for o in options]
 
 
-def _check_spans(value: Any, dim: dict[str, Any], text: str) -> str | None:
+def _check_spans(value: Any, dim: Dimension, text: str) -> str | None:
     if not isinstance(value, list):
         return "must be a list of spans"
     if len(value) > MAX_SPANS:
@@ -310,7 +343,7 @@ def _check_spans(value: Any, dim: dict[str, Any], text: str) -> str | None:
     return None
 
 
-def _check_value(dim: dict[str, Any], value: Any, text: str) -> str | None:
+def _check_value(dim: Dimension, value: Any, text: str) -> str | None:
     kind = dim["type"]
     if kind == "choice":
         if value not in _option_values(dim):
@@ -342,7 +375,7 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def validate_values(schema: dict[str, Any], values: Any, text: str) -> dict[str, Any]:
+def validate_values(schema: RubricSchema, values: Any, text: str) -> dict[str, Any]:
     """Check submitted values against the rubric and the output text.
 
     Returns the cleaned values (empty optional answers dropped). Raises DomainError naming

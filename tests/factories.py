@@ -6,9 +6,9 @@ import factory
 from django.contrib.auth import get_user_model
 
 from generation.models import CandidateModel
+from labeling.campaigns.prompt_import import text_hash
 from labeling.models import Campaign, Item, Membership, Prompt, Rubric
 from labeling.rubric import default_rubric
-from labeling.campaigns.services import text_hash
 
 
 class UserFactory(factory.django.DjangoModelFactory[Any]):

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from classifiers.models import ClassifierVersion, Prediction
+from classifiers.selectors import primary_target
+from labeling.campaigns.services import ClassifierScore, items_set_classifier_scores
 from labeling.models import Campaign
-from labeling.selectors.training import item_texts_in_batches, positive_values
-from labeling.services.items import ClassifierScore, items_set_classifier_scores
+from labeling.quality.selectors import item_texts_in_batches, positive_values
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,7 +34,6 @@ def publish_predictions(version: ClassifierVersion, backend: ClassifierBackend) 
     """Predict every item of the campaign in batches; store them with the version; for the
     primary target, put P(positive) and the priority on the items."""
     from classifiers.active_learning import priorities
-    from classifiers.services.runs import primary_target
 
     campaign = Campaign.objects.select_related("rubric").get(pk=version.campaign_id)
     classes = version.run.classes

@@ -7,14 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from assay.errors import DomainError
 from classifiers.models import TrainingRun
+from classifiers.selectors import primary_target
+from core.errors import DomainError
 from labeling.models import Campaign
-from labeling.selectors.training import choice_dimensions, labeled_item_ids
+from labeling.quality.selectors import choice_dimensions, labeled_item_ids
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +41,6 @@ HYPERPARAMETERS: dict[str, dict[str, tuple[type, float, float]]] = {
         "lr": (float, 1e-7, 1e-2),
     },
 }
-
-
-def primary_target(campaign: Campaign) -> str | None:
-    """The dimension whose probability goes on items and steers the queue: harm, else the
-    rubric's first choice dimension."""
-    dims = choice_dimensions(campaign)
-    if "harm" in dims:
-        return "harm"
-    return next(iter(dims), None)
 
 
 def validate_hyperparameters(backend: str, raw: Any) -> dict[str, Any]:
@@ -114,7 +107,7 @@ def training_run_request(
     campaign: Campaign,
     target: str,
     backend: str,
-    user: Any = None,
+    user: User | None = None,
     hyperparameters: dict[str, Any] | None = None,
     trigger: str = TrainingRun.Trigger.MANUAL,
     seed: int = DEFAULT_SEED,

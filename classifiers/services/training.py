@@ -19,7 +19,7 @@ from django.utils import timezone
 from classifiers.models import ClassifierVersion, DataSlice, TrainingRun
 from classifiers.services.predictions import publish_predictions
 from classifiers.training_set import TrainingSet, build_training_set, deal_slices
-from labeling.selectors.training import LabeledItem, choice_dimensions, labeled_items
+from labeling.quality.selectors import LabeledItem, choice_dimensions, labeled_items
 
 if TYPE_CHECKING:
     from classifiers.backends import ClassifierBackend

@@ -1,10 +1,8 @@
-"""Labeling API: views validate, call one service or selector, serialize."""
+"""Campaigns, their members, prompts and items, and the admin dashboard."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.http import Http404
+from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
@@ -14,34 +12,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import PAGE_PARAMS, ErrorSerializer
 from core.errors import DomainError
-from labeling import serializers as s
-from labeling.models import Campaign, Membership
+from labeling import access
+from labeling.access import get_campaign
+from labeling.campaigns import serializers as s
+from labeling.campaigns import services
+from labeling.campaigns.selectors import (
+    annotator_stats,
+    campaign_counts,
+    campaign_progress,
+    items_for_admin,
+    prompts_visible,
+    throughput,
+)
+from labeling.models import Membership
 from labeling.rubric import default_rubric
-from labeling.selectors import access
-from labeling.queue.selectors import annotator_progress
-from labeling.campaigns.selectors import campaign_counts, campaign_progress, items_for_admin
-from labeling.campaigns.selectors import annotator_stats, throughput
-from labeling.campaigns.selectors import prompts_visible
-from labeling.services import assignments, campaigns, prompts
-
-PAGE_PARAMS = [
-    OpenApiParameter("limit", int, description="rows per page (default 50)"),
-    OpenApiParameter("offset", int, description="rows to skip"),
-]
 
 
-def get_campaign(request: Request, pk: int, roles: tuple[str, ...] = access.ANY_ROLE) -> Campaign:
-    """The campaign if the user may act on it: 404 to outsiders, 403 to the wrong role."""
-    campaign, role = access.campaign_with_role(request.user, pk)
-    if campaign is None or role is None:
-        raise Http404("no such campaign")
-    if role not in roles:
-        raise PermissionDenied(f"this needs the {' or '.join(roles)} role in the campaign")
-    return campaign
-
-
-def _roles_for(user: Any, campaign_ids: list[int]) -> dict[int, str]:
+def _roles_for(user: User, campaign_ids: list[int]) -> dict[int, str]:
     if user.is_superuser:
         return dict.fromkeys(campaign_ids, access.ADMIN)
     return dict(
@@ -59,7 +48,7 @@ class CampaignListApi(APIView):
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(access.campaigns_visible_to(request.user), request, self)
         assert page is not None
-        roles = _roles_for(request.user, [c.pk for c in page])
+        roles = _roles_for(access.signed_in(request), [c.pk for c in page])
         data = s.CampaignSerializer(page, many=True, context={"roles": roles}).data
         return paginator.get_paginated_response(data)
 
@@ -69,7 +58,7 @@ class CampaignListApi(APIView):
             raise PermissionDenied("only staff users create campaigns")
         ser = s.CampaignWriteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        campaign = campaigns.campaign_create(user=request.user, **ser.validated_data)
+        campaign = services.campaign_create(user=access.signed_in(request), **ser.validated_data)
         data = s.CampaignSerializer(campaign, context={"roles": {campaign.pk: access.ADMIN}}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -88,7 +77,7 @@ class CampaignDetailApi(APIView):
         campaign = get_campaign(request, pk, (access.ADMIN,))
         ser = s.CampaignUpdateSerializer(data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
-        campaign = campaigns.campaign_update(campaign=campaign, data=ser.validated_data)
+        campaign = services.campaign_update(campaign=campaign, data=ser.validated_data)
         roles = {campaign.pk: access.ADMIN}
         return Response(s.CampaignSerializer(campaign, context={"roles": roles}).data)
 
@@ -105,7 +94,7 @@ class MembershipApi(APIView):
         campaign = get_campaign(request, pk, (access.ADMIN,))
         ser = s.MembershipWriteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        membership = campaigns.membership_set(
+        membership = services.membership_set(
             campaign=campaign, user=ser.validated_data["username"], role=ser.validated_data["role"]
         )
         return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
@@ -117,7 +106,7 @@ class MembershipDetailApi(APIView):
         campaign = get_campaign(request, pk, (access.ADMIN,))
         if user_id == request.user.pk:
             raise DomainError("you cannot remove yourself; ask another admin", field="user")
-        campaigns.membership_remove(campaign=campaign, user_id=user_id)
+        services.membership_remove(campaign=campaign, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -143,7 +132,7 @@ class PromptImportApi(APIView):
             "multipart/form-data": s.PromptImportSerializer,
             "application/json": s.PromptImportSerializer,
         },
-        responses={201: s.ImportResultSerializer, 400: s.ErrorSerializer},
+        responses={201: s.ImportResultSerializer, 400: ErrorSerializer},
         description="Import prompts from JSONL or CSV. One bad row rejects the whole file; "
         "the 400 lists every bad row with its field and reason.",
     )
@@ -156,7 +145,7 @@ class PromptImportApi(APIView):
         fmt = ser.validated_data.get("format")
         if fmt is None:
             fmt = "csv" if upload and upload.name.lower().endswith(".csv") else "jsonl"
-        report = prompts.prompts_import(
+        report = services.prompts_import(
             campaign=campaign, data=data, fmt=fmt, default_split=ser.validated_data["split"]
         )
         return Response({"created": report.created}, status=status.HTTP_201_CREATED)
@@ -177,56 +166,6 @@ class ItemListApi(APIView):
         return paginator.get_paginated_response(s.ItemAdminSerializer(page, many=True).data)
 
 
-class NextApi(APIView):
-    @extend_schema(
-        request=None,
-        parameters=[
-            OpenApiParameter(
-                "ahead",
-                int,
-                enum=[0, 1],
-                description="1: also lease the item after this one (prefetch); default 0",
-            )
-        ],
-        responses=s.NextResponseSerializer,
-        description="Lease the next item (or return your live lease). `assignment` is null "
-        "when nothing is left for you; with ahead=1, `upcoming` is the item after it.",
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        campaign = get_campaign(request, pk, (access.ADMIN, access.ANNOTATOR))
-        raw = request.query_params.get("ahead", "0")
-        if raw not in ("0", "1"):
-            raise DomainError("ahead must be 0 or 1", field="ahead")
-        leases = assignments.assignment_leases(campaign=campaign, user=request.user, ahead=int(raw))
-        data = {
-            "assignment": s.lease_data(leases[0]) if leases else None,
-            "upcoming": s.lease_data(leases[1]) if len(leases) > 1 else None,
-            "progress": annotator_progress(campaign, request.user, capped=True),
-        }
-        return Response(data)
-
-
-class SubmitApi(APIView):
-    @extend_schema(
-        request=s.SubmitSerializer,
-        responses={201: s.AnnotationSerializer, 400: s.ErrorSerializer, 409: s.ErrorSerializer},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        ser = s.SubmitSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        annotation = assignments.annotation_submit(
-            assignment_id=pk, user=request.user, **ser.validated_data
-        )
-        return Response(s.annotation_data(annotation), status=status.HTTP_201_CREATED)
-
-
-class SkipApi(APIView):
-    @extend_schema(request=None, responses=s.AssignmentSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        assignment = assignments.assignment_skip(assignment_id=pk, user=request.user)
-        return Response({"id": assignment.pk, "status": assignment.status})
-
-
 class CampaignDashboardApi(APIView):
     @extend_schema(
         responses=s.DashboardSerializer,
@@ -242,13 +181,6 @@ class CampaignDashboardApi(APIView):
                 "annotators": annotator_stats(campaign),
             }
         )
-
-
-class MyProgressApi(APIView):
-    @extend_schema(responses=s.MyProgressSerializer, description="The caller's own progress.")
-    def get(self, request: Request, pk: int) -> Response:
-        campaign = get_campaign(request, pk)
-        return Response(annotator_progress(campaign, request.user))
 
 
 class DefaultRubricApi(APIView):

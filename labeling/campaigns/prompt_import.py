@@ -9,19 +9,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-
 from core.errors import DomainError
-from labeling.models import Campaign, Prompt
+from labeling.models import Prompt
 
 MAX_ROWS = 200_000
 MAX_PROMPT_CHARS = 20_000
 TEXT_KEYS = ("text", "prompt", "question")
 LIST_SEPARATOR = ";"
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -33,7 +27,7 @@ class ImportReport:
         self.errors.append({"row": row, "field": field_name, "reason": reason})
 
 
-def _rows_from_jsonl(content: str, report: ImportReport) -> list[tuple[int, dict[str, Any]]]:
+def rows_from_jsonl(content: str, report: ImportReport) -> list[tuple[int, dict[str, Any]]]:
     rows = []
     for lineno, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
@@ -54,7 +48,7 @@ def _split_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
 
 
-def _rows_from_csv(content: str, report: ImportReport) -> list[tuple[int, dict[str, Any]]]:
+def rows_from_csv(content: str, report: ImportReport) -> list[tuple[int, dict[str, Any]]]:
     reader = csv.DictReader(io.StringIO(content))
     if not reader.fieldnames:
         report.add(1, "", "the CSV has no header row")
@@ -85,7 +79,7 @@ def _rows_from_csv(content: str, report: ImportReport) -> list[tuple[int, dict[s
     return rows
 
 
-def _clean_row(
+def clean_row(
     lineno: int, raw: dict[str, Any], report: ImportReport, default_split: str
 ) -> dict[str, Any] | None:
     before = len(report.errors)
@@ -122,7 +116,7 @@ def _clean_row(
     }
 
 
-def _decode(data: bytes | str) -> str:
+def decode_upload(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
     try:
@@ -131,64 +125,5 @@ def _decode(data: bytes | str) -> str:
         raise DomainError("the file is not UTF-8 text", field="file") from exc
 
 
-def prompts_import(
-    *, campaign: Campaign, data: bytes | str, fmt: str, default_split: str = "public"
-) -> ImportReport:
-    """Validate every row, then insert all of them in one transaction, or none.
-
-    Raises DomainError with ``extra={"rows": [...]}`` listing each bad row and its reason.
-    """
-    if fmt not in ("jsonl", "csv"):
-        raise DomainError("format must be jsonl or csv", field="format")
-    if default_split not in Prompt.Split.values:
-        raise DomainError("split must be public or private", field="split")
-    content = _decode(data)
-    report = ImportReport()
-    parsed = (_rows_from_jsonl if fmt == "jsonl" else _rows_from_csv)(content, report)
-    if len(parsed) > MAX_ROWS:
-        raise DomainError(f"at most {MAX_ROWS} rows per import", field="file")
-    existing_hashes = set(
-        Prompt.objects.filter(campaign=campaign).values_list("text_sha256", flat=True)
-    )
-    existing_ids = set(
-        Prompt.objects.filter(campaign=campaign)
-        .exclude(external_id="")
-        .values_list("external_id", flat=True)
-    )
-    seen_hashes: dict[str, int] = {}
-    seen_ids: dict[str, int] = {}
-    clean: list[dict[str, Any]] = []
-    for lineno, raw in parsed:
-        row = _clean_row(lineno, raw, report, default_split)
-        if row is None:
-            continue
-        if row["text_sha256"] in existing_hashes:
-            report.add(lineno, "text", "this prompt is already in the campaign")
-            continue
-        if row["text_sha256"] in seen_hashes:
-            report.add(lineno, "text", f"duplicate of row {seen_hashes[row['text_sha256']]}")
-            continue
-        if row["external_id"] and (
-            row["external_id"] in existing_ids or row["external_id"] in seen_ids
-        ):
-            report.add(lineno, "id", f"id {row['external_id']!r} is already used")
-            continue
-        seen_hashes[row["text_sha256"]] = lineno
-        if row["external_id"]:
-            seen_ids[row["external_id"]] = lineno
-        clean.append(row)
-    if not parsed and not report.errors:
-        raise DomainError("the file has no rows", field="file")
-    if report.errors:
-        raise DomainError(
-            f"{len(report.errors)} bad row(s); nothing was imported",
-            field="file",
-            code="import_rejected",
-            extra={"rows": sorted(report.errors, key=lambda e: e["row"])},
-        )
-    with transaction.atomic():
-        Prompt.objects.bulk_create(
-            [Prompt(campaign=campaign, **row) for row in clean], batch_size=2000
-        )
-    report.created = len(clean)
-    return report
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

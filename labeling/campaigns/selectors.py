@@ -1,27 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import Count, Q, QuerySet
-
-from labeling import hot_sql
-from labeling.models import Campaign, Item, Prompt
-
-from django.db.models import QuerySet
-
-from labeling.models import Campaign, Prompt
-
-
 import statistics
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from labeling.models import Annotation, Assignment, Campaign
+from labeling.models import Annotation, Assignment, Campaign, Item, Prompt
 
 
 def campaign_progress(campaign: Campaign) -> dict[str, Any]:
@@ -41,17 +29,6 @@ def campaign_progress(campaign: Campaign) -> dict[str, Any]:
         "items_by_annotations": {str(k): by_count.get(k, 0) for k in range(campaign.overlap + 1)},
         "items_complete": sum(v for k, v in by_count.items() if k >= campaign.overlap),
     }
-
-
-# `next` counts open items up to this many; beyond it the count says "at least".
-PROGRESS_CAP = 1000
-
-
-def annotator_progress(campaign: Campaign, user: Any, *, capped: bool = False) -> dict[str, Any]:
-    """What this annotator has done, and how many items are left for them (the current one
-    included). It runs on every `next`, so it is one hand-written statement; with `capped`
-    the open items are counted only up to PROGRESS_CAP (`available_capped` then says so)."""
-    return hot_sql.annotator_progress(campaign.pk, user.pk, PROGRESS_CAP if capped else None)
 
 
 def items_for_admin(campaign: Campaign, *, split: str | None = None) -> QuerySet[Item]:

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from rest_framework import serializers
 
+from core.api import page_of
 from labeling.models import (
-    Annotation,
-    Assignment,
     Campaign,
     ConsensusMethod,
     Item,
@@ -17,10 +14,6 @@ from labeling.models import (
     Prompt,
     QueueStrategy,
 )
-
-# The scores shapes live with the scores endpoints; re-exported for existing importers.
-from labeling.scores.serializers import CampaignScoresSerializer as CampaignScoresSerializer
-from labeling.scores.serializers import ModelScoresSerializer as ModelScoresSerializer
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
@@ -163,99 +156,6 @@ class ItemAdminSerializer(serializers.ModelSerializer[Item]):
         read_only_fields = fields
 
 
-class LeaseItemSerializer(serializers.Serializer[Any]):
-    """What an annotator sees: the prompt and the output, never the model or others' labels."""
-
-    id = serializers.IntegerField()
-    prompt = serializers.CharField(source="prompt.text")
-    text = serializers.CharField()
-
-
-class AssignmentSerializer(serializers.ModelSerializer[Assignment]):
-    item = LeaseItemSerializer()
-
-    class Meta:
-        model = Assignment
-        fields = ["id", "item", "status", "leased_at", "expires_at"]
-        read_only_fields = fields
-
-
-def _iso(value: datetime) -> str:
-    """A datetime as DRF's DateTimeField writes it (current time zone, ISO 8601, "Z" for UTC)."""
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def lease_data(assignment: Assignment) -> dict[str, Any]:
-    """AssignmentSerializer's output, built directly: `next` runs on every item, and a
-    ModelSerializer rebuilds its fields from the model on each call (tested to match)."""
-    item = assignment.item
-    return {
-        "id": assignment.pk,
-        "item": {"id": item.pk, "prompt": item.prompt.text, "text": item.text},
-        "status": assignment.status,
-        "leased_at": _iso(assignment.leased_at),
-        "expires_at": _iso(assignment.expires_at),
-    }
-
-
-def annotation_data(annotation: Annotation) -> dict[str, Any]:
-    """AnnotationSerializer's output, built directly (see lease_data)."""
-    return {
-        "id": annotation.pk,
-        "item": annotation.item_id,
-        "assignment": annotation.assignment_id,
-        "values": annotation.values,
-        "time_spent_ms": annotation.time_spent_ms,
-        "created_at": _iso(annotation.created_at),
-    }
-
-
-class MyProgressSerializer(serializers.Serializer[Any]):
-    done = serializers.IntegerField()
-    available = serializers.IntegerField(
-        help_text="Items left for you, the one you hold included (a lower bound when capped)"
-    )
-    available_capped = serializers.BooleanField(
-        help_text="True when `next` stopped counting open items at 1,000: at least "
-        "`available` are left. `my-progress` always counts them all."
-    )
-
-
-class NextResponseSerializer(serializers.Serializer[Any]):
-    assignment = AssignmentSerializer(allow_null=True)
-    upcoming = AssignmentSerializer(allow_null=True)
-    progress = MyProgressSerializer()
-
-
-def page_of(serializer: type[serializers.Serializer[Any]], name: str) -> type[Any]:
-    """The schema of a limit/offset page of `serializer` rows."""
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": serializer(many=True),
-        },
-    )
-
-
-class SubmitSerializer(serializers.Serializer[Any]):
-    values = serializers.JSONField()
-    time_spent_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, required=False)
-    client_started_at = serializers.DateTimeField(required=False)
-    client_submitted_at = serializers.DateTimeField(required=False)
-
-
-class AnnotationSerializer(serializers.ModelSerializer[Annotation]):
-    class Meta:
-        model = Annotation
-        fields = ["id", "item", "assignment", "values", "time_spent_ms", "created_at"]
-        read_only_fields = fields
-
-
 # --- response shapes (for the OpenAPI schema and the generated TypeScript types) -------------
 
 
@@ -299,26 +199,6 @@ class CampaignDetailSerializer(CampaignSerializer):
 
 class ImportResultSerializer(serializers.Serializer[Any]):
     created = serializers.IntegerField()
-
-
-class ImportErrorRowSerializer(serializers.Serializer[Any]):
-    row = serializers.IntegerField()
-    field = serializers.CharField(allow_blank=True)
-    reason = serializers.CharField()
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    """The body of every 4xx from a domain rule: see assay/errors.py."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    rows = ImportErrorRowSerializer(many=True, required=False)
-
-
-# "errors" would shadow Serializer.errors as a class attribute, so it is declared this way.
-ErrorSerializer._declared_fields["errors"] = serializers.DictField(
-    child=serializers.ListField(child=serializers.CharField()), required=False
-)
 
 
 CampaignPageSerializer = page_of(CampaignSerializer, "CampaignPage")

@@ -1,22 +1,24 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from core.errors import DomainError
-from labeling.models import Assignment, Campaign, Item, Membership, Rubric
+from labeling.campaigns.prompt_import import (
+    MAX_ROWS,
+    ImportReport,
+    clean_row,
+    decode_upload,
+    rows_from_csv,
+    rows_from_jsonl,
+)
+from labeling.models import Assignment, Campaign, Item, Membership, Prompt, Rubric
 from labeling.rubric import default_rubric, validate_rubric
-
-
-from dataclasses import dataclass, field
-from typing import Any
-
-from django.db import transaction
-
-from labeling.models import Campaign, Item
 from labeling.scores.refresh import score_summary_request
 
 # Status changes an admin may make by hand; generation moves draft -> generating itself.
@@ -42,7 +44,7 @@ SETTINGS_FIELDS = (
 @transaction.atomic
 def campaign_create(
     *,
-    user: Any,
+    user: User,
     name: str,
     instructions: str = "",
     rubric: dict[str, Any] | None = None,
@@ -108,14 +110,29 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     if "overlap" in data and data["overlap"] != campaign.overlap:
         _reset_open_slots(campaign, data["overlap"])
         campaign.overlap = data["overlap"]
-    for field in ("name", "instructions", "gold_rate", "lease_minutes", *SETTINGS_FIELDS):
-        if field in data:
-            setattr(campaign, field, data[field])
+    for name in ("name", "instructions", "gold_rate", "lease_minutes", *SETTINGS_FIELDS):
+        if name in data:
+            setattr(campaign, name, data[name])
     campaign.save()
     return campaign
 
 
-def membership_set(*, campaign: Campaign, user: Any, role: str) -> Membership:
+def campaign_generation_started(*, campaign_id: int) -> None:
+    """A draft campaign moves to generating when its first generation job is queued."""
+    Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.DRAFT).update(
+        status=Campaign.Status.GENERATING
+    )
+
+
+def campaign_generation_finished(*, campaign_id: int) -> None:
+    """Generation is over: a generating campaign opens for labeling. The condition is checked
+    in the database, not on a copy the caller may hold."""
+    Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.GENERATING).update(
+        status=Campaign.Status.LABELING
+    )
+
+
+def membership_set(*, campaign: Campaign, user: User, role: str) -> Membership:
     if role not in Membership.Role.values:
         raise DomainError(f"role must be one of {Membership.Role.values}", field="role")
     membership, _ = Membership.objects.update_or_create(
@@ -234,3 +251,66 @@ def items_set_classifier_scores(
         # The prediction-powered estimates use these probabilities: refresh the summary.
         score_summary_request(campaign_id=campaign.pk)
     return len(rows)
+
+
+def prompts_import(
+    *, campaign: Campaign, data: bytes | str, fmt: str, default_split: str = "public"
+) -> ImportReport:
+    """Validate every row, then insert all of them in one transaction, or none.
+
+    Raises DomainError with ``extra={"rows": [...]}`` listing each bad row and its reason.
+    """
+    if fmt not in ("jsonl", "csv"):
+        raise DomainError("format must be jsonl or csv", field="format")
+    if default_split not in Prompt.Split.values:
+        raise DomainError("split must be public or private", field="split")
+    content = decode_upload(data)
+    report = ImportReport()
+    parsed = (rows_from_jsonl if fmt == "jsonl" else rows_from_csv)(content, report)
+    if len(parsed) > MAX_ROWS:
+        raise DomainError(f"at most {MAX_ROWS} rows per import", field="file")
+    existing_hashes = set(
+        Prompt.objects.filter(campaign=campaign).values_list("text_sha256", flat=True)
+    )
+    existing_ids = set(
+        Prompt.objects.filter(campaign=campaign)
+        .exclude(external_id="")
+        .values_list("external_id", flat=True)
+    )
+    seen_hashes: dict[str, int] = {}
+    seen_ids: dict[str, int] = {}
+    clean: list[dict[str, Any]] = []
+    for lineno, raw in parsed:
+        row = clean_row(lineno, raw, report, default_split)
+        if row is None:
+            continue
+        if row["text_sha256"] in existing_hashes:
+            report.add(lineno, "text", "this prompt is already in the campaign")
+            continue
+        if row["text_sha256"] in seen_hashes:
+            report.add(lineno, "text", f"duplicate of row {seen_hashes[row['text_sha256']]}")
+            continue
+        if row["external_id"] and (
+            row["external_id"] in existing_ids or row["external_id"] in seen_ids
+        ):
+            report.add(lineno, "id", f"id {row['external_id']!r} is already used")
+            continue
+        seen_hashes[row["text_sha256"]] = lineno
+        if row["external_id"]:
+            seen_ids[row["external_id"]] = lineno
+        clean.append(row)
+    if not parsed and not report.errors:
+        raise DomainError("the file has no rows", field="file")
+    if report.errors:
+        raise DomainError(
+            f"{len(report.errors)} bad row(s); nothing was imported",
+            field="file",
+            code="import_rejected",
+            extra={"rows": sorted(report.errors, key=lambda e: e["row"])},
+        )
+    with transaction.atomic():
+        Prompt.objects.bulk_create(
+            [Prompt(campaign=campaign, **row) for row in clean], batch_size=2000
+        )
+    report.created = len(clean)
+    return report

@@ -28,13 +28,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from labeling import access
 from labeling.access import get_campaign
-from labeling.exports import formats, label_studio
+from labeling.exports import bundle, formats, label_studio
 from labeling.exports.datasheet import datasheet_markdown
 from labeling.exports.label_studio_import import label_studio_import
 from labeling.exports.rows import columns, export_rows
 from labeling.models import Campaign
-from labeling.selectors import access
 
 FORMATS = ("jsonl", "csv", "parquet", "hf", "label_studio")
 _LICENSE_RE = re.compile(r"^[\w .+()/:-]{1,100}$")
@@ -57,17 +57,19 @@ def _options(request: Request, campaign: Campaign) -> dict[str, Any]:
     return {"include_private": raw == "1", "license": license}
 
 
-def _zip_response(campaign: Campaign, fmt: str, write: Any, opts: dict[str, Any]) -> FileResponse:
+def _zip_response(
+    campaign: Campaign, fmt: str, write: bundle.Writer, opts: dict[str, Any]
+) -> FileResponse:
     """Run `write(zip, workdir)` into an anonymous temp file and send it as a download."""
     # FileResponse closes the file once it is sent, so no context manager here.
     spool = tempfile.TemporaryFile()  # noqa: SIM115
     try:
         with (
             tempfile.TemporaryDirectory() as workdir,
-            zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as bundle,
+            zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive,
         ):
-            write(bundle, Path(workdir))
-            bundle.writestr(
+            write(archive, Path(workdir))
+            archive.writestr(
                 "DATASHEET.md",
                 datasheet_markdown(
                     campaign,
@@ -82,61 +84,6 @@ def _zip_response(campaign: Campaign, fmt: str, write: Any, opts: dict[str, Any]
     spool.seek(0)
     name = f"campaign-{campaign.pk}-{fmt}.zip"
     return FileResponse(spool, as_attachment=True, filename=name, content_type="application/zip")
-
-
-def _write_parquet(campaign: Campaign, opts: dict[str, Any]) -> Any:
-    schema = campaign.rubric.schema
-
-    def write(bundle: zipfile.ZipFile, workdir: Path) -> None:
-        path = workdir / "annotations.parquet"
-        rows = export_rows(campaign, include_private=opts["include_private"])
-        formats.parquet_write(rows, path, columns(schema), schema)
-        bundle.write(path, "annotations.parquet")
-
-    return write
-
-
-def _write_hf(campaign: Campaign, opts: dict[str, Any]) -> Any:
-    schema = campaign.rubric.schema
-
-    def write(bundle: zipfile.ZipFile, workdir: Path) -> None:
-        target = workdir / "dataset"
-        formats.hf_dataset_save(
-            lambda: export_rows(campaign, include_private=opts["include_private"]),
-            target,
-            columns(schema),
-            schema,
-            workdir,
-        )
-        for path in sorted(target.rglob("*")):
-            if path.is_file():
-                bundle.write(path, f"dataset/{path.relative_to(target)}")
-
-    return write
-
-
-def _write_label_studio(campaign: Campaign, opts: dict[str, Any]) -> Any:
-    config = label_studio.rubric_to_config(campaign.rubric.schema)
-    interface = label_studio.label_interface(config)
-
-    def write(bundle: zipfile.ZipFile, workdir: Path) -> None:
-        bundle.writestr("config.xml", config)
-        problems: list[str] = []
-        with bundle.open("tasks.json", "w") as out:
-            out.write(b"[")
-            tasks = label_studio.export_tasks(campaign, include_private=opts["include_private"])
-            for i, task in enumerate(tasks):
-                for ann in task["annotations"] + task["predictions"]:
-                    errors = interface.validate_prediction(ann, return_errors=True)
-                    problems.extend(f"task {task['id']}: {e}" for e in errors)
-                out.write((b"," if i else b"") + json.dumps(task, ensure_ascii=False).encode())
-            out.write(b"]")
-        if problems:
-            raise DomainError(
-                "the Label Studio tasks do not validate", errors={"tasks": problems[:20]}
-            )
-
-    return write
 
 
 class CampaignExportApi(APIView):
@@ -155,7 +102,11 @@ class CampaignExportApi(APIView):
         opts = _options(request, campaign)
         if fmt in ("jsonl", "csv"):
             return _stream(campaign, fmt, opts, pk)
-        writer = {"parquet": _write_parquet, "hf": _write_hf, "label_studio": _write_label_studio}
+        writer = {
+            "parquet": bundle.parquet_writer,
+            "hf": bundle.hf_writer,
+            "label_studio": bundle.label_studio_writer,
+        }
         return _zip_response(campaign, fmt, writer[fmt](campaign, opts), opts)
 
 

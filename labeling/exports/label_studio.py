@@ -22,12 +22,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from labeling.models import Campaign, Item
+from labeling.rubric import Dimension, RubricSchema
 
 OUTPUT = "output"
 PROMPT = "prompt"
 
 
-def _choices(dim: dict[str, Any], multiple: bool) -> ET.Element:
+def _choices(dim: Dimension, multiple: bool) -> ET.Element:
     el = ET.Element(
         "Choices",
         name=dim["name"],
@@ -45,7 +46,7 @@ def _choices(dim: dict[str, Any], multiple: bool) -> ET.Element:
     return el
 
 
-def _control(dim: dict[str, Any]) -> ET.Element | None:
+def _control(dim: Dimension) -> ET.Element | None:
     kind = dim["type"]
     if kind in ("choice", "multi_choice"):
         return _choices(dim, kind == "multi_choice")
@@ -71,7 +72,7 @@ def _control(dim: dict[str, Any]) -> ET.Element | None:
     return None
 
 
-def rubric_to_config(schema: dict[str, Any]) -> str:
+def rubric_to_config(schema: RubricSchema) -> str:
     view = ET.Element("View")
     ET.SubElement(view, "Text", name=PROMPT, value=f"${PROMPT}")
     ET.SubElement(view, "Text", name=OUTPUT, value=f"${OUTPUT}")

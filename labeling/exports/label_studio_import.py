@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from labeling.models import Annotation, Assignment, Campaign, Item, Membership
+from labeling.quality.consensus import schedule_refit
 from labeling.rubric import validate_values
 from labeling.scores.refresh import score_summary_request
 
@@ -218,6 +218,6 @@ def _recount(rows: list[_Row]) -> None:
 
 
 def _after_import(campaign_id: int) -> None:
-    # The quality app's refit task, by name: consensus for the imported labels.
-    current_app.send_task("labeling.refit_consensus", args=[campaign_id])
+    # Consensus for the imported labels, through the same debounced refit a submit asks for.
+    schedule_refit(campaign_id)
     score_summary_request(campaign_id=campaign_id)

@@ -4,7 +4,7 @@ import random
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 
 
 class Rubric(models.Model):
@@ -48,7 +48,7 @@ class Campaign(models.Model):
     gold_rate = models.FloatField(default=0.0)
     lease_minutes = models.PositiveIntegerField(default=30)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    # Quality control (issue 4): how consensus is fitted and when an annotator is paused.
+    # Quality control: how consensus is fitted and when an annotator is paused.
     consensus_method = models.CharField(
         max_length=16, choices=ConsensusMethod.choices, default=ConsensusMethod.DAWID_SKENE
     )
@@ -58,7 +58,7 @@ class Campaign(models.Model):
     gold_min_answers = models.PositiveSmallIntegerField(
         default=5, help_text="Gold answers needed before accuracy can pause anyone"
     )
-    # The harm classifier (issue 5): queue ordering and retraining cadence.
+    # The harm classifier: queue ordering and retraining cadence.
     queue_strategy = models.CharField(
         max_length=16, choices=QueueStrategy.choices, default=QueueStrategy.RANDOM
     )
@@ -235,7 +235,7 @@ class Item(models.Model):
             models.CheckConstraint(condition=Q(open_slots__gte=0), name="item_open_slots_gte_0"),
         ]
         indexes = [
-            # The `next` scans (labeling/hot_sql.py): items still open, fullest first (finish
+            # The `next` scans (labeling/queue/sql.py): items still open, fullest first (finish
             # started items), then the active learner's priority or a fixed random order.
             models.Index(
                 fields=["campaign", "open_slots", "random_key"],

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from labeling.models.campaigns import Campaign, Item
+from labeling.models.queue import Annotation
 
 
 class Consensus(models.Model):

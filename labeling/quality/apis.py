@@ -11,14 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import DomainError
-from labeling import serializers_quality as s
 from core.api import PAGE_PARAMS
+from core.errors import DomainError
+from labeling import access
 from labeling.access import get_campaign
-from labeling.selectors import access
-from labeling.quality.selectors import quality_overview, review_item, review_queue
-from labeling.services import gold, review
+from labeling.quality import gold, review
+from labeling.quality import serializers as s
 from labeling.quality.consensus import schedule_refit
+from labeling.quality.selectors import quality_overview, review_item, review_queue
 
 ADMIN_ONLY = (access.ADMIN,)
 
@@ -87,7 +87,7 @@ class AdjudicateApi(APIView):
         ser = s.AdjudicateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         adjudication = review.adjudicate(
-            campaign=campaign, item_id=item_id, user=request.user, **ser.validated_data
+            campaign=campaign, item_id=item_id, user=access.signed_in(request), **ser.validated_data
         )
         data = s.AdjudicationSerializer(adjudication).data
         return Response(data, status=status.HTTP_201_CREATED)

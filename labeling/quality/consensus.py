@@ -17,10 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from labeling import hot_sql
-from labeling.models import Annotation, Campaign, Item, QualityState
-from labeling.quality.stats.votes import Vote, vote_dimension
-from labeling.rubric import dimension_applies
+from labeling.models import Campaign, Item, QualityState
 from labeling.quality.consensus_io import (
     delete_unfitted,
     flag_refit,
@@ -28,35 +25,21 @@ from labeling.quality.consensus_io import (
     upsert_item_votes,
     upsert_votes,
 )
-from labeling.quality.gold import gold_answer_record
+from labeling.quality.stats.votes import Vote, vote_dimension
+from labeling.queue import sql
+from labeling.rubric import Dimension, dimension_applies
 from labeling.scores.refresh import score_summary_request
 
-REFIT_DEBOUNCE_S = (
-    10  # submits within this window share one refit (setting QUALITY_REFIT_DEBOUNCE_S)
-)
+# Sent by name after every refit. The classifier app owns retraining and registers a task of
+# this name (classifiers.tasks.RETRAIN_IF_DUE); labeling never imports it, and a test checks
+# that the name is registered.
+RETRAIN_HOOK = "classifiers.retrain_if_due"
+# Submits within this window share one refit (setting QUALITY_REFIT_DEBOUNCE_S).
+REFIT_DEBOUNCE_S = 10
 REFIT_STALE = timedelta(minutes=15)  # a refit "running" longer than this is taken as dead
 
 
-def consensus_after_submit(
-    *,
-    annotation: Annotation,
-    item: Item,
-    campaign: Campaign,
-    now: datetime,
-    answers: Sequence[dict[str, Any]] | None = None,
-) -> None:
-    """Called by annotation_submit inside its transaction: keep it to a few indexed queries.
-
-    `answers` are the values of the item's annotations when the caller has them already.
-    """
-    if item.is_gold:
-        gold_answer_record(annotation=annotation, item=item, campaign=campaign, now=now)
-    else:
-        consensus_vote_item(item=item, campaign=campaign, now=now, answers=answers)
-    schedule_refit(campaign.pk)
-
-
-def answers_for(dim: dict[str, Any], rows: Sequence[dict[str, Any]]) -> list[Any]:
+def answers_for(dim: Dimension, rows: Sequence[dict[str, Any]]) -> list[Any]:
     """The answers to one dimension from the annotations where it applied.
 
     An optional spans dimension left empty is an answer ("no span here"); other dimensions
@@ -98,7 +81,7 @@ def consensus_vote_item(
 ) -> None:
     """Re-vote one item from its own annotations (the cheap update on submit); `answers`, when
     given, are their values (read in the same transaction)."""
-    rows = hot_sql.item_values(item.pk) if answers is None else answers
+    rows = sql.item_values(item.pk) if answers is None else answers
     votes = item_votes(campaign.rubric.schema, rows, item.text)
     upsert_item_votes(campaign.pk, item.pk, votes, now or timezone.now())
 
@@ -157,7 +140,7 @@ def _load(campaign: Campaign) -> tuple[list[tuple[int, int, dict[str, Any]]], di
 
 
 def _triples(
-    dim: dict[str, Any], rows: Sequence[tuple[int, int, dict[str, Any]]], allowed: set[int] | None
+    dim: Dimension, rows: Sequence[tuple[int, int, dict[str, Any]]], allowed: set[int] | None
 ) -> list[tuple[int, int, Any]]:
     out = []
     for item_id, worker, values in rows:
@@ -277,7 +260,6 @@ def consensus_refit(*, campaign_id: int, report: bool = True) -> dict[str, Any] 
 def _after_refit(campaign_id: int) -> None:
     from celery import current_app
 
-    # The classifier app owns retraining; it is reached by task name only (no import back).
-    current_app.send_task("classifiers.retrain_if_due", args=[campaign_id])
+    current_app.send_task(RETRAIN_HOOK, args=[campaign_id])
     # Scores are rates over consensus labels: the refit made the summary stale.
     score_summary_request(campaign_id=campaign_id)

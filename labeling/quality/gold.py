@@ -26,6 +26,7 @@ from labeling.models import (
     Item,
     Membership,
 )
+from labeling.quality.consensus import consensus_vote_item
 from labeling.quality.stats.gold import gold_score
 from labeling.rubric import validate_values
 
@@ -137,8 +138,6 @@ def item_mark_gold(*, campaign: Campaign, item_id: int, gold_values: Any) -> Ite
 
 def item_unmark_gold(*, campaign: Campaign, item_id: int) -> Item:
     """Back to the normal queue; answers scored against this gold no longer count."""
-    from labeling.quality.consensus import consensus_vote_item
-
     with transaction.atomic():
         item = Item.objects.select_for_update().filter(campaign=campaign, pk=item_id).first()
         if item is None:

@@ -13,14 +13,13 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from labeling.models import Annotation, Assignment, Campaign, Consensus, GoldAnswer, Item
-from labeling.rubric import dimension_applies
+from labeling.rubric import Dimension, dimension_applies
 
 CATEGORY_MIN_UNITS = 10  # a category needs this many multiply-labeled items for its own alpha
 CATEGORY_SAMPLES = 200  # bootstrap samples per category (the overall figure gets more)
-CATEGORICAL = ("choice", "multi_choice")
 
 
-def _units(dim: dict[str, Any], rows: Sequence[tuple[int, int, dict[str, Any], Any]]) -> Any:
+def _units(dim: Dimension, rows: Sequence[tuple[int, int, dict[str, Any], Any]]) -> Any:
     """{item: [answers]} and {annotator: {item: answer}} for one dimension."""
     units: dict[int, list[Any]] = defaultdict(list)
     by_annotator: dict[int, dict[int, Any]] = defaultdict(dict)
@@ -39,7 +38,7 @@ def _units(dim: dict[str, Any], rows: Sequence[tuple[int, int, dict[str, Any], A
 
 
 def _dimension_report(
-    dim: dict[str, Any],
+    dim: Dimension,
     rows: Sequence[tuple[int, int, dict[str, Any], Any]],
     categories: dict[int, str],
     texts: dict[int, str],

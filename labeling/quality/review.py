@@ -10,18 +10,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from core.errors import DomainError
 from labeling.models import Adjudication, Annotation, Campaign, Consensus, Item
-from labeling.rubric import validate_values
 from labeling.quality.consensus import consensus_vote_item, schedule_refit
+from labeling.rubric import Dimension, validate_values
 
 MAX_NOTE = 2000
 
 
-def _dimension(campaign: Campaign, name: Any) -> dict[str, Any]:
+def _dimension(campaign: Campaign, name: Any) -> Dimension:
     dims = {d["name"]: d for d in campaign.rubric.schema["dimensions"]}
     dim = dims.get(name) if isinstance(name, str) else None
     if dim is None:
@@ -31,7 +32,7 @@ def _dimension(campaign: Campaign, name: Any) -> dict[str, Any]:
     return dim
 
 
-def _clean_value(dim: dict[str, Any], value: Any, text: str) -> Any:
+def _clean_value(dim: Dimension, value: Any, text: str) -> Any:
     """Validate one dimension's value on its own (its show_if is the reviewer's call)."""
     single = copy.deepcopy(dim)
     single.pop("show_if", None)
@@ -54,7 +55,7 @@ def _item(campaign: Campaign, item_id: int) -> Item:
 
 
 def adjudicate(
-    *, campaign: Campaign, item_id: int, dimension: Any, value: Any, note: Any, user: Any
+    *, campaign: Campaign, item_id: int, dimension: Any, value: Any, note: Any, user: User
 ) -> Adjudication:
     dim = _dimension(campaign, dimension)
     if not isinstance(note, str) or len(note) > MAX_NOTE:

@@ -3,6 +3,9 @@ queue (most disagreement first) and one item's labels side by side. Admin-only d
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -18,14 +21,6 @@ from labeling.models import (
     Membership,
     QualityState,
 )
-
-
-from collections import Counter, defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
-
-from labeling.models import Annotation, Campaign, Consensus, Item
 
 TRUTH = (Consensus.Method.GOLD, Consensus.Method.ADJUDICATED)
 

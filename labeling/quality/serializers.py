@@ -6,8 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from labeling.models import Adjudication, Consensus
 from core.api import page_of
+from labeling.models import Adjudication, Consensus
 
 
 class CategoryAlphaSerializer(serializers.Serializer[Any]):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+REFIT_CONSENSUS = "labeling.refit_consensus"
 
-@shared_task(name="labeling.refit_consensus", acks_late=True)
+
+@shared_task(name=REFIT_CONSENSUS, acks_late=True)
 def refit_consensus(campaign_id: int) -> None:
     from labeling.quality.consensus import consensus_refit
 

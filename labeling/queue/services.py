@@ -16,14 +16,12 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from core.errors import DomainError
-from labeling import hot_sql
-from labeling.models import Annotation, Assignment, Campaign, Item, Prompt, QueueStrategy
-from labeling.rubric import validate_values
 from labeling.access import (
     ADMIN,
     ANNOTATOR,
@@ -31,11 +29,13 @@ from labeling.access import (
     campaign_role,
     remember_membership,
 )
-from labeling.quality.consensus import consensus_after_submit
+from labeling.models import Annotation, Assignment, Campaign, Item, Prompt, QueueStrategy
+from labeling.quality.on_submit import quality_after_submit
+from labeling.queue import sql
+from labeling.rubric import validate_values
 
 MAX_AHEAD = 1  # leases an annotator may hold beyond the current one (prefetch)
 OPEN_STATUSES = (Campaign.Status.GENERATING, Campaign.Status.LABELING)
-_TAKEN = (Assignment.Status.ACTIVE, Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED)
 
 
 def _for_update(qs: Any, *, skip_locked: bool = False) -> Any:
@@ -46,7 +46,7 @@ def _for_update(qs: Any, *, skip_locked: bool = False) -> Any:
     return qs
 
 
-def _check_can_label(campaign: Campaign, user: Any) -> None:
+def _check_can_label(campaign: Campaign, user: User) -> None:
     if campaign_role(user, campaign) not in (ANNOTATOR, ADMIN):
         raise DomainError(
             "you are not an annotator of this campaign", status_code=403, code="forbidden"
@@ -81,8 +81,8 @@ def reclaim_expired(*, campaign: Campaign, now: datetime) -> int:
     return len(expired)
 
 
-def _live_leases(campaign: Campaign, user: Any, now: datetime) -> list[Assignment]:
-    leases = hot_sql.live_leases(campaign.pk, user.pk, now, 1 + MAX_AHEAD)
+def _live_leases(campaign: Campaign, user: User, now: datetime) -> list[Assignment]:
+    leases = sql.live_leases(campaign.pk, user.pk, now, 1 + MAX_AHEAD)
     for lease in leases:
         lease.campaign = campaign
         lease.item.campaign = campaign
@@ -90,7 +90,7 @@ def _live_leases(campaign: Campaign, user: Any, now: datetime) -> list[Assignmen
     return leases
 
 
-def _check_not_paused(campaign: Campaign, user: Any) -> None:
+def _check_not_paused(campaign: Campaign, user: User) -> None:
     """An annotator paused for low gold accuracy gets no more items until an admin resumes."""
     member = campaign_membership(user, campaign)
     if member is not None and member.paused_at is not None:
@@ -102,7 +102,7 @@ def _check_not_paused(campaign: Campaign, user: Any) -> None:
 
 
 def assignment_next(
-    *, campaign: Campaign, user: Any, now: datetime | None = None
+    *, campaign: Campaign, user: User, now: datetime | None = None
 ) -> Assignment | None:
     """Lease the next item to `user`, or return their live lease; None when nothing is left."""
     leases = assignment_leases(campaign=campaign, user=user, now=now)
@@ -110,7 +110,7 @@ def assignment_next(
 
 
 def assignment_leases(
-    *, campaign: Campaign, user: Any, now: datetime | None = None, ahead: int = 0
+    *, campaign: Campaign, user: User, now: datetime | None = None, ahead: int = 0
 ) -> list[Assignment]:
     """The annotator's live leases, oldest first, topped up to 1 + `ahead` when items remain.
 
@@ -182,7 +182,7 @@ def _order(campaign: Campaign) -> str:
 
 
 def _pick_and_lease(
-    campaign: Campaign, user: Any, now: datetime, expires: datetime
+    campaign: Campaign, user: User, now: datetime, expires: datetime
 ) -> tuple[int, str, int, int, str, int] | None:
     """Lease the next item for `user`: (item id, text, model id, prompt id, prompt text, lease).
 
@@ -191,17 +191,17 @@ def _pick_and_lease(
     """
     order = _order(campaign)
     gold_turn = campaign.gold_rate > 0 and _rng.random() < campaign.gold_rate
-    if gold_turn and hot_sql.pick_item(campaign.pk, user.pk, order) is not None:
-        gold = hot_sql.pick_and_lease(campaign.pk, user.pk, "gold", now, expires)
+    if gold_turn and sql.pick_item(campaign.pk, user.pk, order) is not None:
+        gold = sql.pick_and_lease(campaign.pk, user.pk, "gold", now, expires)
         if gold is not None:
             return gold
-    return hot_sql.pick_and_lease(campaign.pk, user.pk, order, now, expires)
+    return sql.pick_and_lease(campaign.pk, user.pk, order, now, expires)
 
 
 _rng = random.SystemRandom()
 
 
-def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | None:
+def _lease_one(campaign: Campaign, user: User, now: datetime) -> Assignment | None:
     expires = now + timedelta(minutes=campaign.lease_minutes)
     # Renews in place a lease of this annotator's that expired earlier (one row per pair).
     leased = _pick_and_lease(campaign, user, now, expires)
@@ -232,9 +232,9 @@ def _lease_one(campaign: Campaign, user: Any, now: datetime) -> Assignment | Non
     return assignment
 
 
-def _lock_own_assignment(assignment_id: int, user: Any) -> Assignment:
+def _lock_own_assignment(assignment_id: int, user: User) -> Assignment:
     """The caller's assignment, locked, with campaign, rubric, item and their membership."""
-    found = hot_sql.lock_own_assignment(assignment_id, user.pk)
+    found = sql.lock_own_assignment(assignment_id, user.pk)
     if found is None:
         raise DomainError("no such assignment of yours", status_code=404, code="not_found")
     assignment, member = found
@@ -261,7 +261,7 @@ def _retake_slot(assignment: Assignment, now: datetime) -> None:
 def annotation_submit(
     *,
     assignment_id: int,
-    user: Any,
+    user: User,
     values: Any,
     time_spent_ms: int | None = None,
     client_started_at: datetime | None = None,
@@ -298,8 +298,8 @@ def annotation_submit(
             client_submitted_at=client_submitted_at,
             created_at=now,
         )
-        answers = hot_sql.record_submission(annotation, assignment.pk, assignment.item_id, now)
-        consensus_after_submit(
+        answers = sql.record_submission(annotation, assignment.pk, assignment.item_id, now)
+        quality_after_submit(
             annotation=annotation,
             item=assignment.item,
             campaign=assignment.campaign,
@@ -309,7 +309,7 @@ def annotation_submit(
     return annotation
 
 
-def assignment_skip(*, assignment_id: int, user: Any, now: datetime | None = None) -> Assignment:
+def assignment_skip(*, assignment_id: int, user: User, now: datetime | None = None) -> Assignment:
     now = now or timezone.now()
     with transaction.atomic():
         assignment = _lock_own_assignment(assignment_id, user)

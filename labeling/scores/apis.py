@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
@@ -12,16 +13,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import DomainError
 from core.api import PAGE_PARAMS
+from core.errors import DomainError
+from labeling import access
 from labeling.access import get_campaign
-from labeling.selectors import access
+from labeling.scores.refresh import score_summary_request
 from labeling.scores.selectors import (
     campaign_scores,
     campaigns_needing_refresh,
     leaderboard,
     leaderboard_filters,
     model_examples,
+    model_scores,
     summary_status,
 )
 from labeling.scores.serializers import (
@@ -30,9 +33,9 @@ from labeling.scores.serializers import (
     ExampleSerializer,
     LeaderboardPageSerializer,
     LeaderboardRowSerializer,
+    ModelScoresResponseSerializer,
     SummaryStatusSerializer,
 )
-from labeling.scores.refresh import score_summary_request
 
 _DIMENSION_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -139,3 +142,12 @@ class ModelExamplesApi(APIView):
         page = paginator.paginate_queryset(qs, request, self)
         assert page is not None
         return paginator.get_paginated_response(ExampleSerializer(page, many=True).data)
+
+
+class ModelScoresApi(APIView):
+    @extend_schema(responses=ModelScoresResponseSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        found = model_scores(request.user, model_id=pk)
+        if found is None:
+            raise Http404("no such model")
+        return Response(found)

@@ -10,9 +10,9 @@ from typing import Any
 
 from django.db.models import F, Max, Q, QuerySet
 
+from labeling import access
 from labeling.models import Campaign, Consensus, Item, ScoreRefresh, ScoreSummary
 from labeling.scores.stats.intervals import Z95, normal_interval, wilson_interval
-from labeling.selectors import access
 
 __all__ = [
     "campaign_scores",
@@ -99,7 +99,7 @@ def summary_status(campaign: Campaign) -> dict[str, Any]:
 
 
 def leaderboard(
-    user: Any,
+    user: access.AppUser,
     *,
     dimension: str = "harm",
     split: str = "all",
@@ -122,7 +122,7 @@ def leaderboard(
     )
 
 
-def campaigns_needing_refresh(user: Any, *, campaign_id: int | None = None) -> list[int]:
+def campaigns_needing_refresh(user: access.AppUser, *, campaign_id: int | None = None) -> list[int]:
     """Readable campaigns whose summary was never computed or predates the last consensus refit.
 
     One query over campaign-sized tables, so the leaderboard can queue what it is missing
@@ -142,7 +142,9 @@ def campaigns_needing_refresh(user: Any, *, campaign_id: int | None = None) -> l
     return list(qs.order_by("pk").values_list("pk", flat=True)[:20])
 
 
-def leaderboard_filters(user: Any, *, campaign_id: int | None = None) -> dict[str, list[str]]:
+def leaderboard_filters(
+    user: access.AppUser, *, campaign_id: int | None = None
+) -> dict[str, list[str]]:
     """The dimensions and categories a leaderboard filter can offer (one query)."""
     readable = access.campaigns_with_role(user, (access.ADMIN, access.VIEWER)).values("pk")
     qs = ScoreSummary.objects.filter(
@@ -157,7 +159,9 @@ def leaderboard_filters(user: Any, *, campaign_id: int | None = None) -> dict[st
     }
 
 
-def model_examples(user: Any, *, model_id: int, campaign_id: int | None = None) -> QuerySet[Item]:
+def model_examples(
+    user: access.AppUser, *, model_id: int, campaign_id: int | None = None
+) -> QuerySet[Item]:
     """A model's outputs in campaigns the user reads; private prompts only where they are admin."""
     readers = access.campaigns_with_role(user, (access.ADMIN, access.VIEWER)).values("pk")
     admin_of = access.campaigns_with_role(user, (access.ADMIN,)).values("pk")
@@ -167,6 +171,25 @@ def model_examples(user: Any, *, model_id: int, campaign_id: int | None = None) 
     if campaign_id is not None:
         qs = qs.filter(campaign_id=campaign_id)
     return qs.select_related("prompt", "campaign").order_by("campaign_id", "id")
+
+
+def model_scores(user: access.AppUser, *, model_id: int) -> dict[str, Any] | None:
+    """A model's scores in every campaign the user reads, and pooled over them; None when there
+    is no such model."""
+    # Candidate models belong to generation, which labeling never imports: reach the table
+    # through the foreign key that Item declares by name.
+    candidates = Item._meta.get_field("model").related_model._default_manager
+    name = candidates.filter(pk=model_id).values_list("name", flat=True).first()
+    if name is None:
+        return None
+    campaigns = access.campaigns_with_role(user, (access.ADMIN, access.VIEWER))
+    rows = scores_for_campaigns(list(campaigns), model_id=model_id)
+    return {
+        "model_id": model_id,
+        "model": name,
+        "campaigns": rows,
+        "overall": pooled_over_campaigns(rows),
+    }
 
 
 def pooled_over_campaigns(entries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -210,3 +210,12 @@ class ExamplePageSerializer(serializers.Serializer[Any]):
     next = serializers.CharField(allow_null=True)
     previous = serializers.CharField(allow_null=True)
     results = ExampleSerializer(many=True)
+
+
+class ModelScoresResponseSerializer(serializers.Serializer[Any]):
+    model_id = serializers.IntegerField()
+    model = serializers.CharField()
+    campaigns = ModelScoresSerializer(many=True)
+    overall = PooledScoresSerializer(
+        help_text="Across the campaigns listed (all prompts of each, gold excluded)"
+    )

@@ -1,14 +1,16 @@
 """The scores summary's Celery task (`default` queue): load by id, call one service.
 
-Its own module (listed in CELERY_IMPORTS) so that labeling/tasks.py stays the quality code's.
+Listed in CELERY_IMPORTS: autodiscovery looks for `<app>.tasks` only.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
+REFRESH_SCORES = "labeling.refresh_scores"
 
-@shared_task(name="labeling.refresh_scores", acks_late=True)
+
+@shared_task(name=REFRESH_SCORES, acks_late=True)
 def refresh_scores(campaign_id: int) -> None:
     from labeling.scores.summary import score_summary_refresh
 

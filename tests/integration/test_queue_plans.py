@@ -9,11 +9,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from labeling import hot_sql
 from labeling.models import Item
+from labeling.queue import sql
 from tests.factories import valid_values
 from tests.labeling.factories_extra import campaign_with_items, member
-from tests.labeling.test_queue import test_each_pick_uses_its_index
+from tests.labeling.queue.test_queue import test_each_pick_uses_its_index
 
 pytestmark = pytest.mark.django_db
 
@@ -63,14 +63,14 @@ def test_the_one_statement_pick_and_lease_uses_the_same_index(order: str, index:
         is_gold=True, open_slots=0
     )
     user = member(campaign)
-    where, order_by = hot_sql._ORDERS[order]
+    where, order_by = sql._ORDERS[order]
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
         cursor.execute("SET enable_seqscan = off")
         # EXPLAIN without ANALYZE plans the statement and runs none of its writes.
         cursor.execute(
-            "EXPLAIN " + hot_sql._PICK_AND_LEASE_PG.format(where=where, order=order_by),
+            "EXPLAIN " + sql._PICK_AND_LEASE_PG.format(where=where, order=order_by),
             [campaign.pk, user.pk, order != "gold", campaign.pk, user.pk, now, now],
         )
         plan = " ".join(str(row) for row in cursor.fetchall())

@@ -19,7 +19,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from labeling.models import Annotation, Assignment, Item, ScoreRefresh, ScoreSummary
-from labeling.services import score_refresh
+from labeling.scores import refresh as score_refresh
 from tests.factories import (
     CampaignFactory,
     CandidateModelFactory,

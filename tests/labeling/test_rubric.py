@@ -29,7 +29,7 @@ def _value_errors(values: Any, text: str = TEXT) -> dict[str, list[str]]:
     return info.value.errors
 
 
-def _dims(*dims: dict[str, Any]) -> dict[str, Any]:
+def _dims(*dims: dict[str, Any]) -> Any:
     return {"dimensions": list(dims)}
 
 

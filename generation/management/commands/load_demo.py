@@ -15,9 +15,8 @@ from django.db import transaction
 from generation.local_models import smollm2_gguf_path
 from generation.models import CandidateModel, GenerationJob
 from generation.services import generation_job_start
+from labeling.campaigns.services import campaign_create, membership_set, prompts_import
 from labeling.models import Campaign, Membership
-from labeling.services.campaigns import campaign_create, membership_set
-from labeling.services.prompts import prompts_import
 
 CAMPAIGN_NAME = "TruthfulQA: SmolLM2 answers (demo)"
 DATA = Path(settings.BASE_DIR) / "data" / "truthfulqa" / "TruthfulQA.csv"

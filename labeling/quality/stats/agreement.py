@@ -128,7 +128,7 @@ def _bootstrap(
 
 
 def _level_and_rows(
-    dim: dict[str, Any], units: Mapping[Any, Sequence[Any]], texts: Mapping[Any, str]
+    dim: Mapping[str, Any], units: Mapping[Any, Sequence[Any]], texts: Mapping[Any, str]
 ) -> tuple[Any, list[Any], Callable[[Any], Any]]:
     kind = dim["type"]
     if kind == "choice":
@@ -177,7 +177,7 @@ def _span_block(answers: Sequence[Any], length: int, domain: Sequence[Any]) -> A
 
 
 def alpha_for(
-    dim: dict[str, Any],
+    dim: Mapping[str, Any],
     units: Mapping[Any, Sequence[Any]],
     texts: Mapping[Any, str] | None = None,
     samples: int = BOOTSTRAP_SAMPLES,

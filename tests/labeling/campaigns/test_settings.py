@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from labeling.models import Campaign, Item
 from labeling.campaigns.services import campaign_update
+from labeling.models import Campaign, Item
 from tests.labeling.factories_extra import campaign_with_items, make_user, member
 
 pytestmark = pytest.mark.django_db

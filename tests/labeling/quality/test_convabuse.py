@@ -17,7 +17,7 @@ from bench.quality_convabuse import (
 from labeling.models import Annotation, Assignment, Consensus
 from tests.labeling.factories_extra import FAST_HASHERS
 
-SLICE = Path(__file__).resolve().parents[2] / "data" / "convabuse" / "ConvAbuseEMNLPvalid_slice.csv"
+SLICE = Path(__file__).resolve().parents[3] / "data" / "convabuse" / "ConvAbuseEMNLPvalid_slice.csv"
 
 
 @pytest.fixture(autouse=True)

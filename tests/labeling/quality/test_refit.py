@@ -20,7 +20,7 @@ from labeling.models import (
     QualityState,
     ScoreRefresh,
 )
-from labeling.services import consensus as consensus_service
+from labeling.quality import consensus as consensus_service
 from labeling.quality.consensus import consensus_refit
 from labeling.quality.gold import gold_promote_unanimous, item_mark_gold
 from tests.factories import valid_values

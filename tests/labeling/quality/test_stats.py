@@ -147,7 +147,7 @@ def test_votes_break_ties_by_rubric_order_and_spans_need_a_strict_majority() -> 
 
 
 def test_gold_scoring() -> None:
-    schema: dict[str, Any] = default_rubric()
+    schema: Any = default_rubric()
     expected = {
         "harm": "unsafe",
         "fluency": 4,

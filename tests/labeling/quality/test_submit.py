@@ -19,8 +19,8 @@ from labeling.models import (
     Membership,
     QualityState,
 )
-from labeling.queue.services import annotation_submit, assignment_next
 from labeling.quality.gold import item_mark_gold, item_unmark_gold
+from labeling.queue.services import annotation_submit, assignment_next
 from tests.factories import valid_values
 from tests.labeling.factories_extra import FAST_HASHERS, campaign_with_items, member
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from core.errors import DomainError
 from labeling.models import Annotation, Assignment, Campaign, Item, Membership
-from labeling.selectors import campaigns as campaign_selectors
+from labeling.queue import selectors as queue_selectors
 from labeling.queue.services import annotation_submit, assignment_next, assignment_skip
 from tests.factories import valid_values
 from tests.labeling.factories_extra import (
@@ -308,13 +308,13 @@ def test_next_counts_open_items_only_up_to_the_cap(client_as: Any, monkeypatch: 
     my-progress still counts them all."""
     campaign = campaign_with_items(6)
     a = member(campaign)
-    monkeypatch.setattr(campaign_selectors, "PROGRESS_CAP", 4)
+    monkeypatch.setattr(queue_selectors, "PROGRESS_CAP", 4)
     body = client_as(a).post(f"/api/campaigns/{campaign.pk}/next/").json()
     assert body["progress"] == {"done": 0, "available": 4, "available_capped": True}
     exact = client_as(a).get(f"/api/campaigns/{campaign.pk}/my-progress/").json()
     assert exact == {"done": 0, "available": 6, "available_capped": False}
 
-    monkeypatch.setattr(campaign_selectors, "PROGRESS_CAP", 7)
+    monkeypatch.setattr(queue_selectors, "PROGRESS_CAP", 7)
     body = client_as(a).post(f"/api/campaigns/{campaign.pk}/next/").json()
     assert body["progress"] == {"done": 0, "available": 6, "available_capped": False}
 

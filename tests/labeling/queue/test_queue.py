@@ -12,9 +12,14 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from core.errors import DomainError
-from labeling import hot_sql
 from labeling.models import Assignment, Item, Membership, QueueStrategy
-from labeling.queue.serializers import AnnotationSerializer, AssignmentSerializer, annotation_data, lease_data
+from labeling.queue import sql
+from labeling.queue.serializers import (
+    AnnotationSerializer,
+    AssignmentSerializer,
+    annotation_data,
+    lease_data,
+)
 from labeling.queue.services import (
     annotation_submit,
     assignment_leases,
@@ -162,7 +167,7 @@ def test_hand_built_responses_match_the_serializers() -> None:
 def test_hand_built_rows_are_complete_instances() -> None:
     campaign = campaign_with_items(1, gold_rate=0.25)
     user = member(campaign)
-    found = hot_sql.campaign_with_member(campaign.pk, user.pk)
+    found = sql.campaign_with_member(campaign.pk, user.pk)
     assert found is not None
     fetched, membership = found
     assert fetched.gold_rate == 0.25 and fetched.created_at == campaign.created_at
@@ -170,12 +175,12 @@ def test_hand_built_rows_are_complete_instances() -> None:
     assert membership.role == "annotator" and membership.paused_at is None
     lease = assignment_next(campaign=campaign, user=user)
     assert lease is not None
-    locked = hot_sql.lock_own_assignment(lease.pk, user.pk)
+    locked = sql.lock_own_assignment(lease.pk, user.pk)
     assert locked is not None
     assignment, _ = locked
     assert assignment.expires_at == Assignment.objects.get(pk=lease.pk).expires_at
     assert assignment.item.provenance == {}  # left out of the statement: loads on access
-    assert hot_sql.lock_own_assignment(lease.pk, member(campaign).pk) is None
+    assert sql.lock_own_assignment(lease.pk, member(campaign).pk) is None
 
 
 def test_a_submission_is_stored_counted_and_handed_to_the_vote() -> None:
@@ -197,7 +202,7 @@ def test_a_submission_is_stored_counted_and_handed_to_the_vote() -> None:
         values=valid_values(),
         created_at=timezone.now(),
     )
-    answers = hot_sql.record_submission(mine, lease.pk, lease.item_id, timezone.now())
+    answers = sql.record_submission(mine, lease.pk, lease.item_id, timezone.now())
     assert mine.pk is not None and not mine._state.adding
     assert Annotation.objects.get(pk=mine.pk).values == valid_values()
     assert sorted(a["truthfulness"] for a in answers) == ["false", "truthful"]
@@ -238,21 +243,21 @@ def test_each_pick_uses_its_index(order: str, index: str) -> None:
     user = member(campaign)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-        where, order_by = hot_sql._ORDERS[order]
-        sql = hot_sql._PICK.format(where=where, order=order_by)
+        where, order_by = sql._ORDERS[order]
+        pick = sql._PICK.format(where=where, order=order_by)
         if connection.vendor == "postgresql":
             cursor.execute("SET enable_seqscan = off")
-            cursor.execute("EXPLAIN " + sql, [campaign.pk, user.pk])
+            cursor.execute("EXPLAIN " + pick, [campaign.pk, user.pk])
         else:
-            cursor.execute("EXPLAIN QUERY PLAN " + sql, [campaign.pk, user.pk])
+            cursor.execute("EXPLAIN QUERY PLAN " + pick, [campaign.pk, user.pk])
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert index in plan, plan
     assert "TEMP B-TREE" not in plan  # the index gives the order: no sort
 
 
 def test_classifier_scores_land_on_the_campaigns_items_and_stale_the_scores() -> None:
-    from labeling.models import ScoreRefresh
     from labeling.campaigns.services import ClassifierScore, items_set_classifier_scores
+    from labeling.models import ScoreRefresh
 
     campaign, other = campaign_with_items(2), campaign_with_items(1)
     mine = list(Item.objects.filter(campaign=campaign).order_by("id"))

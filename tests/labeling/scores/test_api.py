@@ -296,8 +296,8 @@ def test_model_scores_pool_the_campaigns_the_caller_reads(
 
 
 def test_pooled_means_weight_by_labels_and_combine_the_intervals() -> None:
-    from labeling.scores.stats.intervals import Z95
     from labeling.scores.selectors import pooled_over_campaigns
+    from labeling.scores.stats.intervals import Z95
 
     def entry(mean: float, half: float, n: int) -> dict[str, Any]:
         score = {"type": "likert", "kind": "mean", "mean": mean, "n": n}

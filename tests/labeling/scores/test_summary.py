@@ -15,9 +15,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 from generation.models import CandidateModel
 from labeling.models import Annotation, Assignment, Campaign, Consensus, Item, Prompt, ScoreSummary
+from labeling.scores.selectors import campaign_scores
 from labeling.scores.stats.bootstrap import bootstrap_mean_over_prompts
 from labeling.scores.stats.intervals import wilson_interval
-from labeling.scores.selectors import campaign_scores
 from labeling.scores.summary import score_summary_refresh
 from tests.factories import valid_values
 from tests.labeling.factories_extra import (
