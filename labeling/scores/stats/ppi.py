@@ -4,13 +4,16 @@ With n labeled items (human labels y, classifier predictions f) and N unlabeled 
 (predictions f~ only), the estimate is
 
     theta = mean_n(y) + lam * (mean_N(f~) - mean_n(f)),
-    var   = var_n(y - lam * f) / n + lam^2 * var_N(f~) / N,
+    var   = var_n(y - lam * f) / n + lam^2 * var_N(f~) / N      (plug-in variances, 1/n),
 
 and theta ± 1.96·sqrt(var) is an asymptotically valid 95% interval whatever the classifier's
 quality: the labeled residual y - f corrects its bias. lam = 1 is the paper's estimator
 mean_N(f~) - mean_n(f - y); the default picks lam as PPI++ does (Angelopoulos, Duchi, Zrnic
 2023), the variance-minimising lam = Cov(y, f) / ((1 + n/N) Var(f)) clipped to [0, 1], so a
-useless classifier (lam → 0) falls back to the human-only mean instead of widening it.
+useless classifier (lam → 0) falls back to the human-only mean instead of widening it. The
+variances and lam are computed exactly as the authors' package `ppi-python` does (plug-in
+variances, Var(f) over labeled and unlabeled predictions with n - 1); a test holds the two to
+1e-9 on fixed data.
 
 Validity needs the labeled items to be a uniform random sample of the model's items.
 """
@@ -54,7 +57,7 @@ def _tuned_lambda(
     var_f = float(np.var(np.concatenate([f, f_unl]), ddof=1))
     if var_f <= 0:
         return 0.0
-    cov = float(np.cov(y, f, ddof=1)[0, 1])
+    cov = float(np.cov(y, f, ddof=0)[0, 1])
     return float(np.clip(cov / ((1 + n / big_n) * var_f), 0.0, 1.0))
 
 
@@ -79,9 +82,7 @@ def ppi_mean(
     if lam is None:
         lam = _tuned_lambda(y_arr, f_arr, f_unl)
     estimate = float(y_arr.mean() + lam * (f_unl.mean() - f_arr.mean()))
-    variance = float(
-        np.var(y_arr - lam * f_arr, ddof=1) / n + lam**2 * np.var(f_unl, ddof=1) / big_n
-    )
+    variance = float(np.var(y_arr - lam * f_arr) / n + lam**2 * np.var(f_unl) / big_n)
     low, high = normal_interval(estimate, variance, z=z, bounds=bounds)
     human = float(y_arr.mean())
     h_low, h_high = normal_interval(human, float(np.var(y_arr, ddof=1)) / n, z=z, bounds=bounds)

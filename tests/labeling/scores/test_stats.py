@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import ppi_py
 import pytest
 
 from labeling.scores.stats.bootstrap import (
@@ -87,12 +88,27 @@ def test_ppi_with_lambda_one_is_the_papers_estimator() -> None:
     r = ppi_mean(y, f, f_unl, lam=1.0)
     assert r is not None
     expected = f_unl.mean() - (f - y).mean()
-    var = np.var(f_unl, ddof=1) / 400 + np.var(f - y, ddof=1) / 50
+    var = np.var(f_unl) / 400 + np.var(f - y) / 50
     assert r.estimate == pytest.approx(expected)
     assert (r.low, r.high) == (
         pytest.approx(max(0, expected - 1.959963984540054 * math.sqrt(var))),
         pytest.approx(min(1, expected + 1.959963984540054 * math.sqrt(var))),
     )
+
+
+@pytest.mark.parametrize("lam", [None, 1.0, 0.3])
+def test_ppi_matches_the_authors_package(lam: float | None) -> None:
+    rng = np.random.default_rng(7)
+    truth = (rng.random(2500) < 0.18).astype(float)
+    noisy = np.clip(truth * 0.55 + rng.random(2500) * 0.45, 0, 1)
+    y, f, f_unl = truth[:300], noisy[:300], noisy[300:]
+    ours = ppi_mean(y, f, f_unl, lam=lam, bounds=None)
+    assert ours is not None
+    estimate = ppi_py.ppi_mean_pointestimate(y, f, f_unl, lam=lam)
+    low, high = ppi_py.ppi_mean_ci(y, f, f_unl, alpha=0.05, lam=lam)
+    assert ours.estimate == pytest.approx(float(np.ravel(estimate)[0]), abs=1e-9)
+    assert ours.low == pytest.approx(float(np.ravel(low)[0]), abs=1e-9)
+    assert ours.high == pytest.approx(float(np.ravel(high)[0]), abs=1e-9)
 
 
 def test_a_perfect_classifier_narrows_and_a_useless_one_does_not_widen() -> None:
