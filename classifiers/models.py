@@ -118,6 +118,12 @@ class Prediction(models.Model):
     positive_probability = models.FloatField(
         help_text="Probability of the target's positive values (harm: unsafe)"
     )
+    out_of_fold_probability = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="For items the version trained on: P(positive) from a cross-fitting fold "
+        "model that did not see the item",
+    )
     priority = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -30,9 +30,19 @@ def positive_probability(
     return out.clip(0.0, 1.0)
 
 
-def publish_predictions(version: ClassifierVersion, backend: ClassifierBackend) -> int:
+def publish_predictions(
+    version: ClassifierVersion,
+    backend: ClassifierBackend,
+    *,
+    out_of_fold: dict[int, list[float]] | None = None,
+) -> int:
     """Predict every item of the campaign in batches; store them with the version; for the
-    primary target, put P(positive) and the priority on the items."""
+    primary target, put P(positive) and the priority on the items.
+
+    `out_of_fold` holds, for the items the version trained on, class probabilities from fold
+    models that did not see them: they are stored beside the full model's prediction and are
+    what the prediction-powered estimate uses for those items.
+    """
     from classifiers.active_learning import priorities
 
     campaign = Campaign.objects.select_related("rubric").get(pk=version.campaign_id)
@@ -48,6 +58,7 @@ def publish_predictions(version: ClassifierVersion, backend: ClassifierBackend) 
         proba = backend.predict_proba([t for _, t in batch])
         p_pos = positive_probability(proba, classes, positive)
         prio = priorities(proba, counts)
+        oof = _positive_out_of_fold(ids, out_of_fold, classes, positive)
         rows = [
             Prediction(
                 version=version,
@@ -55,6 +66,7 @@ def publish_predictions(version: ClassifierVersion, backend: ClassifierBackend) 
                 label=classes[int(proba[r].argmax())],
                 probabilities={c: round(float(proba[r, k]), 6) for k, c in enumerate(classes)},
                 positive_probability=float(p_pos[r]),
+                out_of_fold_probability=oof.get(item_id),
                 priority=float(prio[r]),
             )
             for r, item_id in enumerate(ids)
@@ -66,10 +78,29 @@ def publish_predictions(version: ClassifierVersion, backend: ClassifierBackend) 
                     campaign=campaign,
                     version=version.name,
                     scores={
-                        i: ClassifierScore(float(p_pos[r]), float(prio[r]))
+                        i: ClassifierScore(float(p_pos[r]), float(prio[r]), oof.get(i))
                         for r, i in enumerate(ids)
                     },
                 )
         total += len(rows)
     ClassifierVersion.objects.filter(pk=version.pk).update(n_predictions=total)
     return total
+
+
+def _positive_out_of_fold(
+    ids: list[int],
+    out_of_fold: dict[int, list[float]] | None,
+    classes: list[str],
+    positive: list[str],
+) -> dict[int, float]:
+    """P(positive) from the out-of-fold class probabilities, for the ids that have them."""
+    import numpy as np
+
+    if not out_of_fold:
+        return {}
+    have = [i for i in ids if i in out_of_fold]
+    if not have:
+        return {}
+    proba = np.array([out_of_fold[i] for i in have], dtype=float)
+    p_pos = positive_probability(proba, classes, positive)
+    return {i: float(p_pos[r]) for r, i in enumerate(have)}

@@ -29,12 +29,14 @@ DEFAULT_SEED = 13
 # model_path names a folder on the workers, so it comes from settings, never from a request.
 HYPERPARAMETERS: dict[str, dict[str, tuple[type, float, float]]] = {
     "tfidf_logreg": {
+        "crossfit_folds": (int, 2, 20),
         "C": (float, 1e-4, 1e4),
         "min_df": (int, 1, 100),
         "max_features": (int, 1000, 2_000_000),
         "max_iter": (int, 10, 10_000),
     },
     "transformer": {
+        "crossfit_folds": (int, 2, 20),
         "epochs": (int, 1, 20),
         "max_length": (int, 8, 512),
         "batch_size": (int, 1, 256),

@@ -17,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from classifiers.models import ClassifierVersion, DataSlice, TrainingRun
+from classifiers.selectors import primary_target
+from classifiers.services.crossfit import DEFAULT_FOLDS, out_of_fold_proba
 from classifiers.services.predictions import publish_predictions
 from classifiers.training_set import TrainingSet, build_training_set, deal_slices
 from labeling.quality.selectors import LabeledItem, choice_dimensions, labeled_items
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRIMARY_METRIC = "macro_f1"
+# Hyperparameters of the training procedure, not of the model.
+RUN_PARAMETERS = ("crossfit_folds", "sample_weights")
 
 
 def artifact_root() -> Path:
@@ -90,10 +94,16 @@ def _snapshot(run: TrainingRun) -> TrainingSet:
     return ts
 
 
+def _model_params(run: TrainingRun) -> dict[str, Any]:
+    """The backend's own hyperparameters (the run's minus those of the procedure)."""
+    return {k: v for k, v in run.hyperparameters.items() if k not in RUN_PARAMETERS}
+
+
 def _train(run: TrainingRun, ts: TrainingSet) -> ClassifierBackend:
     from classifiers.backends import LabeledTexts, make_backend
 
-    backend = make_backend(run.backend, ts.classes, seed=run.seed, params=run.hyperparameters)
+    folds = int(run.hyperparameters.get("crossfit_folds", DEFAULT_FOLDS))
+    backend = make_backend(run.backend, ts.classes, seed=run.seed, params=_model_params(run))
     train = LabeledTexts(ts.texts["train"], ts.labels["train"], ts.weights["train"])
     cal = LabeledTexts(ts.texts["calibration"], ts.labels["calibration"])
     started = time.perf_counter()
@@ -106,8 +116,32 @@ def _train(run: TrainingRun, ts: TrainingSet) -> ClassifierBackend:
     run.artifact_path = str(directory)
     run.device = backend.device
     run.library_versions = backend.library_versions()
-    run.hyperparameters = {**backend.hyperparameters(), "sample_weights": "label confidence"}
+    run.hyperparameters = {
+        **backend.hyperparameters(),
+        "sample_weights": "label confidence",
+        "crossfit_folds": folds,
+    }
     return backend
+
+
+def _out_of_fold(
+    run: TrainingRun, ts: TrainingSet, params: dict[str, Any]
+) -> dict[int, list[float]]:
+    """Each snapshot item's class probabilities from a fold model that did not train on it,
+    fit with the hyperparameters the run asked for (`params`)."""
+    started = time.perf_counter()
+    ids, proba = out_of_fold_proba(
+        run.backend,
+        ts,
+        folds=int(run.hyperparameters["crossfit_folds"]),
+        seed=run.seed,
+        params=params,
+    )
+    run.metrics = {
+        **(run.metrics or {}),
+        "crossfit_seconds": round(time.perf_counter() - started, 3),
+    }
+    return {item_id: [float(p) for p in proba[r]] for r, item_id in enumerate(ids)}
 
 
 def evaluate(backend: ClassifierBackend, ts: TrainingSet) -> dict[str, Any]:
@@ -184,6 +218,7 @@ def training_run_execute(run_id: int) -> None:
         log.info("training run %s is not queued; nothing to do", run_id)
         return
     run = TrainingRun.objects.select_related("campaign__rubric").get(pk=run_id)
+    requested = _model_params(run)  # _train replaces them with the fitted model's
     try:
         ts = _snapshot(run)
         backend = _train(run, ts)
@@ -192,7 +227,13 @@ def training_run_execute(run_id: int) -> None:
         promote, reason, baseline = _decide(run, ts, run.metrics, active)
         version = _record_version(run, promote, reason, baseline, active)
         if promote:
-            publish_predictions(version, backend)
+            # The harm estimates use the primary target's predictions on labeled items: those
+            # the model trained on get out-of-fold predictions instead.
+            on_items = run.target == primary_target(run.campaign)
+            oof = _out_of_fold(run, ts, requested) if on_items else None
+            if oof is not None:
+                TrainingRun.objects.filter(pk=run.pk).update(metrics=run.metrics)
+            publish_predictions(version, backend, out_of_fold=oof)
     except Exception:
         log.exception("training run %s failed", run_id)
         TrainingRun.objects.filter(pk=run_id).update(

@@ -223,6 +223,8 @@ def existing_samples(
 class ClassifierScore:
     harm_probability: float
     priority: float | None
+    # Set for items the version trained on: their out-of-fold P(unsafe).
+    harm_probability_oof: float | None = None
 
 
 def items_set_classifier_scores(
@@ -238,15 +240,21 @@ def items_set_classifier_scores(
             raise ValueError(
                 f"item {item_id}: harm probability {score.harm_probability} not in [0, 1]"
             )
+        oof = score.harm_probability_oof
+        if oof is not None and not 0.0 <= oof <= 1.0:
+            raise ValueError(f"item {item_id}: out-of-fold harm probability {oof} not in [0, 1]")
     rows = list(Item.objects.filter(campaign=campaign, id__in=list(scores)).only("id"))
     for row in rows:
         s = scores[row.id]
         row.harm_probability = s.harm_probability
         row.priority = 0.0 if s.priority is None else s.priority  # 0: not prioritised
+        row.harm_probability_oof = s.harm_probability_oof
         row.classifier_version = version
     with transaction.atomic():
         Item.objects.bulk_update(
-            rows, ["harm_probability", "priority", "classifier_version"], batch_size=500
+            rows,
+            ["harm_probability", "harm_probability_oof", "priority", "classifier_version"],
+            batch_size=500,
         )
         # The prediction-powered estimates use these probabilities: refresh the summary.
         score_summary_request(campaign_id=campaign.pk)

@@ -223,6 +223,9 @@ class Item(models.Model):
     # its probability that the output is unsafe, the version that said so, and the active
     # learner's priority (higher is labeled first; 0 until scored).
     harm_probability = models.FloatField(null=True, blank=True)
+    # For items the active version trained on: P(unsafe) from a cross-fitting fold model that
+    # did not see them (the harm estimates use it instead of the in-sample prediction).
+    harm_probability_oof = models.FloatField(null=True, blank=True)
     classifier_version = models.CharField(max_length=64, blank=True)
     priority = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)

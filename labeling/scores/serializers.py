@@ -23,6 +23,9 @@ class PPISerializer(serializers.Serializer[Any]):
     low = serializers.FloatField(allow_null=True)
     high = serializers.FloatField(allow_null=True)
     method = serializers.CharField()
+    assumptions = serializers.CharField(
+        required=False, help_text="What the interval's validity rests on"
+    )
     reason = serializers.CharField(allow_null=True, help_text="Why there is no estimate")
     n_labeled = serializers.IntegerField(required=False)
     n_unlabeled = serializers.IntegerField(required=False)

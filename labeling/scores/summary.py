@@ -21,7 +21,15 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Length
 from django.utils import timezone
 
-from labeling.models import Annotation, Campaign, Consensus, Item, ScoreRefresh, ScoreSummary
+from labeling.models import (
+    Annotation,
+    Campaign,
+    Consensus,
+    Item,
+    QueueStrategy,
+    ScoreRefresh,
+    ScoreSummary,
+)
 from labeling.scores.stats.bootstrap import paired_differences
 from labeling.scores.stats.dimensions import (
     CampaignData,
@@ -60,6 +68,7 @@ def score_summary_refresh(*, campaign_id: int) -> int:
     mark = Consensus.objects.filter(campaign_id=campaign_id).aggregate(m=Max("updated_at"))["m"]
     schema = campaign.rubric.schema
     data = load_campaign_data(campaign_id, schema)
+    data.labels_uniform = campaign.queue_strategy == QueueStrategy.RANDOM
     now = timezone.now()
     rows = build_rows(campaign_id, schema, data, now)
     with transaction.atomic():
@@ -95,6 +104,7 @@ def load_campaign_data(campaign_id: int, schema: dict[str, Any]) -> CampaignData
             "n_submitted",
             "harm_probability",
             "classifier_version",
+            "harm_probability_oof",
         )
     )
     ids = np.array([r[0] for r in items], dtype=np.int64)
@@ -106,7 +116,8 @@ def load_campaign_data(campaign_id: int, schema: dict[str, Any]) -> CampaignData
         category=[r[4] or "" for r in items],
         text_len=np.array([r[5] or 0 for r in items], dtype=np.int64),
         n_annotations=np.array([r[6] for r in items], dtype=np.int64),
-        harm_probability=_active_predictions(items),
+        harm_probability=_active_predictions(items, 7),
+        harm_probability_oof=_active_predictions(items, 9),
     )
     scored = [d for d in schema["dimensions"] if d["type"] in ("choice", "multi_choice", "spans")]
     data.consensus = _consensus(campaign_id, [d["name"] for d in scored], ids)
@@ -116,15 +127,14 @@ def load_campaign_data(campaign_id: int, schema: dict[str, Any]) -> CampaignData
     return data
 
 
-def _active_predictions(items: list[tuple[Any, ...]]) -> Any:
-    """P(unsafe) from the classifier version that scored most items; others count as missing.
-
-    PPI needs one fixed predictor across labeled and unlabeled items.
-    """
+def _active_predictions(items: list[tuple[Any, ...]], column: int) -> Any:
+    """The `column` probability from the classifier version that scored most items; others
+    count as missing. PPI needs one fixed predictor across labeled and unlabeled items."""
     versions = Counter(r[8] for r in items if r[7] is not None and r[8])
     version = versions.most_common(1)[0][0] if versions else None
     return np.array(
-        [r[7] if (r[7] is not None and r[8] == version) else np.nan for r in items], dtype=float
+        [r[column] if (r[column] is not None and r[8] == version) else np.nan for r in items],
+        dtype=float,
     )
 
 
@@ -207,27 +217,59 @@ def _harm_labels(dim: dict[str, Any], data: CampaignData) -> tuple[Any, Any]:
     return has_label, y_of
 
 
+PPI_METHOD = (
+    "cross-fitted prediction-powered inference (Angelopoulos et al. 2023, PPI++ power tuning; "
+    "cross-prediction, Zrnic & Candes 2024): the classifier's P(unsafe) on unlabeled items, "
+    "corrected by consensus labels against out-of-fold predictions on the items it trained on; "
+    "CLT 95% interval"
+)
+PPI_ASSUMPTIONS = (
+    "the labeled items are a uniform random sample of the model's items; consensus labels are "
+    "the truth (annotator error is not corrected); predictions on items the classifier trained "
+    "on come from fold models that did not see them"
+)
+
+
+def _ppi_refusal(data: CampaignData, mask: Any, lab: Any, unl: Any) -> str | None:
+    """Why no prediction-powered estimate is served for this slice, or None."""
+    predicted = ~np.isnan(data.harm_probability)
+    if not predicted[mask].any():
+        return "no classifier predictions for these items"
+    if not data.labels_uniform:
+        return (
+            "the queue chose which items to label (uncertainty strategy), so the labeled items "
+            "are not a uniform sample; the human-only rate is served"
+        )
+    oof = data.harm_probability_oof
+    if oof is None or np.isnan(oof[predicted]).all():
+        return (
+            "the active classifier version has no out-of-fold predictions for the items it "
+            "trained on (in-sample predictions would make the interval too narrow); retrain"
+        )
+    reason = ppi_available(int(lab.sum()), int(unl.sum()))
+    if reason is None and lab.sum() < PPI_MIN_LABELED:
+        reason = f"fewer than {PPI_MIN_LABELED} labeled items with a prediction"
+    return reason
+
+
 def _ppi(dim: dict[str, Any], data: CampaignData, mask: Any) -> dict[str, Any]:
     has_label, y_of = _harm_labels(dim, data)
     predicted = ~np.isnan(data.harm_probability)
     lab = mask & has_label & predicted
     unl = mask & ~has_label & predicted
-    method = (
-        "prediction-powered inference (Angelopoulos et al. 2023) with PPI++ power tuning: "
-        "classifier P(unsafe) on unlabeled items, corrected by consensus labels; CLT 95% interval"
-    )
-    reason = ppi_available(int(lab.sum()), int(unl.sum()))
-    if reason is None and lab.sum() < PPI_MIN_LABELED:
-        reason = f"fewer than {PPI_MIN_LABELED} labeled items with a prediction"
-    if not predicted[mask].any():
-        reason = "no classifier predictions for these items"
-    result = (
-        None
-        if reason
-        else ppi_mean(y_of[lab], data.harm_probability[lab], data.harm_probability[unl])
-    )
+    reason = _ppi_refusal(data, mask, lab, unl)
+    base = {"method": PPI_METHOD, "assumptions": PPI_ASSUMPTIONS}
+    if reason is not None:
+        return {"estimate": None, "low": None, "high": None, "reason": reason, **base}
+    # Items the classifier trained on are predicted out of fold; items labeled since its run
+    # were never trained on, so its own prediction is out of sample for them.
+    assert data.harm_probability_oof is not None
+    oof = data.harm_probability_oof[lab]
+    f_lab = np.where(np.isnan(oof), data.harm_probability[lab], oof)
+    result = ppi_mean(y_of[lab], f_lab, data.harm_probability[unl])
     if result is None:
-        return {"estimate": None, "low": None, "high": None, "reason": reason, "method": method}
+        reason = ppi_available(int(lab.sum()), int(unl.sum()))
+        return {"estimate": None, "low": None, "high": None, "reason": reason, **base}
     return {
         "estimate": result.estimate,
         "low": result.low,
@@ -235,8 +277,8 @@ def _ppi(dim: dict[str, Any], data: CampaignData, mask: Any) -> dict[str, Any]:
         "lambda": result.lam,
         "n_labeled": result.n_labeled,
         "n_unlabeled": result.n_unlabeled,
-        "method": method,
         "reason": None,
+        **base,
     }
 
 

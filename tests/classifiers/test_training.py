@@ -147,3 +147,30 @@ def test_slices_stay_fixed_when_labels_arrive() -> None:
     assert all(after[i] == s for i, s in before.items())
     assert set(first.eval_item_ids) < set(second.eval_item_ids)
     assert second.n_labels == 180 and second.labels_sha256 != first.labels_sha256
+
+
+def test_items_the_version_trained_on_get_out_of_fold_predictions() -> None:
+    campaign, _ = labeled_campaign(200, n_unlabeled=40)
+    run = train(campaign, "tfidf_logreg", crossfit_folds=4)
+    assert run.metrics is not None
+    assert run.hyperparameters["crossfit_folds"] == 4 and run.metrics["crossfit_seconds"] >= 0
+    snapshot = set(run.train_item_ids) | set(run.calibration_item_ids) | set(run.eval_item_ids)
+    rows = {
+        i.pk: (i.harm_probability, i.harm_probability_oof)
+        for i in Item.objects.filter(campaign=campaign)
+    }
+    assert snapshot and all(rows[i][1] is not None for i in snapshot)
+    # Items the version never saw keep only the full model's prediction.
+    assert all(oof is None for i, (_, oof) in rows.items() if i not in snapshot)
+    # In sample the model is surer of its training labels than out of fold.
+    labels = dict(
+        Item.objects.filter(id__in=snapshot, consensus__dimension="harm").values_list(
+            "id", "consensus__value"
+        )
+    )
+    fit = [abs(rows[i][0] - (labels[i] == "unsafe")) for i in run.train_item_ids]
+    oof = [abs(rows[i][1] - (labels[i] == "unsafe")) for i in run.train_item_ids]
+    assert float(np.mean(oof)) > float(np.mean(fit))
+    stored = Prediction.objects.filter(version__run=run, item_id__in=snapshot)
+    assert stored.count() == len(snapshot)
+    assert all(p.out_of_fold_probability == rows[p.item_id][1] for p in stored)

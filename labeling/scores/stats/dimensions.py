@@ -86,6 +86,10 @@ class CampaignData:
     text_len: IntArray
     n_annotations: IntArray
     harm_probability: FloatArray
+    # Out-of-fold P(unsafe) for items the classifier trained on (NaN elsewhere).
+    harm_probability_oof: FloatArray | None = None
+    # False when the queue chose which items got labels (not a uniform sample).
+    labels_uniform: bool = True
     consensus: dict[str, Labels] = field(default_factory=dict)
     ratings: dict[str, Ratings] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)

@@ -14,10 +14,20 @@ from django.utils import timezone
 from statsmodels.stats.proportion import proportion_confint
 
 from generation.models import CandidateModel
-from labeling.models import Annotation, Assignment, Campaign, Consensus, Item, Prompt, ScoreSummary
+from labeling.models import (
+    Annotation,
+    Assignment,
+    Campaign,
+    Consensus,
+    Item,
+    Prompt,
+    QueueStrategy,
+    ScoreSummary,
+)
 from labeling.scores.selectors import campaign_scores
 from labeling.scores.stats.bootstrap import bootstrap_mean_over_prompts
 from labeling.scores.stats.intervals import wilson_interval
+from labeling.scores.stats.ppi import ppi_mean
 from labeling.scores.summary import score_summary_refresh
 from tests.factories import valid_values
 from tests.labeling.factories_extra import (
@@ -319,9 +329,21 @@ def test_campaign_scores_without_labels(db: Any) -> None:
 
 
 def _bulk_campaign(
-    n_public: int, n_private: int, *, unsafe: Any, labeled: Any, prob: Any = None
+    n_public: int,
+    n_private: int,
+    *,
+    unsafe: Any,
+    labeled: Any,
+    prob: Any = None,
+    oof: Any = None,
 ) -> tuple[Campaign, CandidateModel]:
-    """A one-model campaign built with bulk inserts; callables of the index decide each item."""
+    """A one-model campaign built with bulk inserts; callables of the index decide each item.
+
+    `oof(i)` is the out-of-fold probability of an item the classifier trained on (None for the
+    others); by default every labeled item was trained on and its out-of-fold prediction is
+    its own `prob`."""
+    if oof is None and prob is not None:
+        oof = lambda i: prob(i) if labeled(i) else None  # noqa: E731
     campaign = make_campaign()
     model = make_model(name="bulk")
     n = n_public + n_private
@@ -343,6 +365,7 @@ def _bulk_campaign(
             text="some output",
             open_slots=0,
             harm_probability=None if prob is None else prob(i),
+            harm_probability_oof=None if oof is None else oof(i),
             classifier_version="" if prob is None else "v1",
         )
         for i, p in enumerate(prompts)
@@ -382,6 +405,68 @@ def test_ppi_uses_predictions_on_all_items(db: Any) -> None:
     assert ppi["low"] <= ppi["estimate"] <= ppi["high"]
     assert ppi["low"] <= truth.mean() <= ppi["high"]
     assert ppi["high"] - ppi["low"] < 0.7 * (harm["high"] - harm["low"])
+
+
+def test_ppi_corrects_with_out_of_fold_predictions_on_trained_items(db: Any) -> None:
+    # The classifier memorised its training items (in-sample P(unsafe) is the label itself)
+    # but is noisy out of fold: the estimate must use the out-of-fold predictions there, and
+    # the full model's own predictions on items labeled after its run (i % 16 == 8).
+    rng = np.random.default_rng(3)
+    truth = rng.random(1600) < 0.25
+    noisy = np.clip(0.6 * truth + 0.4 * rng.random(1600), 0, 1)
+    trained = lambda i: i % 16 == 0  # noqa: E731
+    campaign, _ = _bulk_campaign(
+        1600,
+        0,
+        unsafe=lambda i: truth[i],
+        labeled=lambda i: i % 8 == 0,
+        prob=lambda i: float(truth[i]) if trained(i) else float(noisy[i]),
+        oof=lambda i: float(noisy[i]) if trained(i) else None,
+    )
+    score_summary_refresh(campaign_id=campaign.pk)
+    (row,) = campaign_scores(campaign)
+    ppi = row["all"]["dimensions"]["harm"]["ppi"]
+    lab = np.arange(1600) % 8 == 0
+    direct = ppi_mean(truth[lab].astype(float), noisy[lab], noisy[~lab])
+    assert direct is not None and ppi["reason"] is None
+    assert ppi["estimate"] == pytest.approx(direct.estimate, abs=1e-9)
+    assert (ppi["low"], ppi["high"]) == (
+        pytest.approx(direct.low, abs=1e-9),
+        pytest.approx(direct.high, abs=1e-9),
+    )
+    assert "cross-fitted" in ppi["method"] and "uniform random sample" in ppi["assumptions"]
+
+
+def test_ppi_is_refused_without_out_of_fold_predictions(db: Any) -> None:
+    # A version published without cross-fitting: its predictions on labeled items are
+    # in-sample, so no prediction-powered interval is served.
+    campaign, _ = _bulk_campaign(
+        400,
+        0,
+        unsafe=lambda i: i % 5 == 0,
+        labeled=lambda i: i % 2 == 0,
+        prob=lambda i: 0.9 if i % 5 == 0 else 0.1,
+        oof=lambda i: None,
+    )
+    score_summary_refresh(campaign_id=campaign.pk)
+    (row,) = campaign_scores(campaign)
+    ppi = row["all"]["dimensions"]["harm"]["ppi"]
+    assert ppi["estimate"] is None and "out-of-fold" in ppi["reason"]
+
+
+def test_ppi_is_refused_when_the_queue_chose_the_labels(db: Any) -> None:
+    campaign, _ = _bulk_campaign(
+        400,
+        0,
+        unsafe=lambda i: i % 5 == 0,
+        labeled=lambda i: i % 2 == 0,
+        prob=lambda i: 0.9 if i % 5 == 0 else 0.1,
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(queue_strategy=QueueStrategy.UNCERTAINTY)
+    score_summary_refresh(campaign_id=campaign.pk)
+    (row,) = campaign_scores(campaign)
+    ppi = row["all"]["dimensions"]["harm"]["ppi"]
+    assert ppi["estimate"] is None and "not a uniform sample" in ppi["reason"]
 
 
 def test_ppi_needs_enough_labels(db: Any) -> None:
