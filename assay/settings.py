@@ -11,7 +11,16 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
-from core.env import ConfigError, env_bool, env_int, env_list, env_str, local_secret_key
+from core.env import (
+    ConfigError,
+    env_bool,
+    env_cache,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    local_secret_key,
+)
 
 django_stubs_ext.monkeypatch()
 
@@ -36,6 +45,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "labeling",
     "generation",
     "classifiers",
@@ -116,6 +126,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # Not a rule for passwords: its hook revokes the user's API token whenever the password
+    # changes, through any door (admin, changepassword, set_password + save). See core/tokens.py.
+    {"NAME": "core.tokens.RotateTokenOnPasswordChange"},
 ]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -139,11 +152,19 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024)
 
+# --- cache ----------------------------------------------------------------------------------
+# Shared by every web worker: the sign-in throttles count failures here. Default: Django's
+# database cache (its table comes with `migrate`); CACHE_URL=redis://host:6379/1 for Redis.
+CACHES = {"default": {**env_cache("CACHE_URL", table="assay_cache"), "KEY_PREFIX": "assay"}}
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: DRF answers an anonymous call with the first authenticator's
+        # WWW-Authenticate (401 + "Token"); session-first would make it a 403. A request
+        # without an Authorization header falls through to the session (and its CSRF check).
         "core.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -151,6 +172,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Failed sign-ins (token endpoint and login form together), per client address and per
+    # username: core/throttles.py. "off" turns one off.
+    "DEFAULT_THROTTLE_RATES": {
+        "signin_address": env_rate("SIGNIN_RATE_PER_ADDRESS", "20/min"),
+        "signin_username": env_rate("SIGNIN_RATE_PER_USERNAME", "10/hour"),
+    },
+    # Proxies in front of the web process whose X-Forwarded-For is trusted for the client
+    # address; 0 reads REMOTE_ADDR only (DRF's default would trust any client's header).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Assay API",
