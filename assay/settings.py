@@ -17,6 +17,7 @@ from core.env import (
     env_cache,
     env_int,
     env_list,
+    env_proxy_ssl_header,
     env_rate,
     env_str,
     local_secret_key,
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "core",
     "labeling",
     "generation",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,6 +82,40 @@ TEMPLATES = [
         },
     }
 ]
+
+# --- HTTPS and security headers ------------------------------------------------------------
+# HTTPS=true when the site is served over HTTPS: Secure cookies and a redirect from http://.
+# Behind a proxy that terminates TLS, say how it marks HTTPS requests:
+# SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https" (or the redirect loops).
+HTTPS = env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+# HSTS is remembered by browsers for this long: opt in explicitly (e.g. 31536000, a year).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ConfigError("SECURE_HSTS_SECONDS must be 0 (off) or more")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Scripts, styles, fonts and images from this origin only, no inline script anywhere (the
+# React build, the login page and the API docs load theirs from /static/). The API docs add
+# inline styles and a blob: worker for their own UI libraries (assay/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- database -------------------------------------------------------------------------------
 CONN_MAX_AGE = env_int("CONN_MAX_AGE", 600)
@@ -141,7 +178,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # The built React app (frontend/dist, made by `make frontend`); found in place, no collect needed.
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 FRONTEND_DIST.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [FRONTEND_DIST]
+# The Django templates' stylesheets (login page, fallback home, API docs) under /static/assay/.
+STATICFILES_DIRS = [FRONTEND_DIST, ("assay", BASE_DIR / "frontend" / "static")]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
@@ -189,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No "valid" badge fetched from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {

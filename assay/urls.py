@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from assay.views import MeApi, health, spa
+from assay.views import MeApi, api_docs, api_redoc, health, spa
 from classifiers import apis as clf
 from core.accounts import SignInView, TokenApi, UserTokensApi
 from generation import apis as gen
@@ -58,8 +58,8 @@ api = [
     path("jobs/<int:pk>/", gen.JobDetailApi.as_view()),
     path("jobs/<int:pk>/restart/", gen.JobRestartApi.as_view()),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("docs/", api_docs, name="api-docs"),
+    path("redoc/", api_redoc, name="api-redoc"),
 ]
 
 urlpatterns = [

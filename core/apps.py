@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """core is an app only for what needs one: the cache table's migration and its templates."""
+    """core is an app only for what needs one: the migration that makes the cache table."""
 
     name = "core"
     label = "core"

@@ -22,7 +22,6 @@ from rest_framework.throttling import SimpleRateThrottle
 class FailedSignInThrottle(SimpleRateThrottle):
     """A DRF throttle that counts failures only: `allow_request` reads, `failed` writes."""
 
-    cache_format = "signin_%(scope)s_%(ident)s"
     # Set by SimpleRateThrottle.__init__ from the rate; the stubs leave them out.
     num_requests: int
     duration: int
