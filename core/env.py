@@ -88,12 +88,15 @@ def env_cache(name: str, *, table: str) -> dict[str, Any]:
     rediss:// Redis, locmem:// a per-process memory cache (one web process only)."""
     raw = os.environ.get(name, "").strip()
     scheme = raw.split("://", 1)[0].lower() if "://" in raw else raw.lower()
+    # Django culls these two at 300 entries, and the throttles' counters would be culled with
+    # the rest: a guesser with many addresses could flush them. Redis evicts by its own policy.
+    room = {"OPTIONS": {"MAX_ENTRIES": 20_000}}
     if scheme in {"", "db"}:
-        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": table}
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": table, **room}
     if scheme in {"redis", "rediss"}:
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}
     if scheme == "locmem":
-        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", **room}
     raise ConfigError(f"{name}={raw!r}: use db://, redis://host:port/db, rediss://... or locmem://")
 
 

@@ -27,7 +27,11 @@ def test_env_rate_refuses_what_drf_would_misread(monkeypatch: Any, raw: str) -> 
 
 
 def test_env_cache(monkeypatch: Any) -> None:
-    db = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"}
+    db = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "t",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
     assert env_cache("CACHE_URL", table="t") == db
     monkeypatch.setenv("CACHE_URL", "db://")
     assert env_cache("CACHE_URL", table="t") == db
