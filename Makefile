@@ -52,6 +52,7 @@ browser-deps:
 
 migrate: install frontend
 	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py createcachetable  # migrate made it; again for a CACHE_URL changed since
 	$(PY) manage.py collectstatic --noinput -v0
 
 demo: migrate

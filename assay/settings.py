@@ -11,7 +11,17 @@ from pathlib import Path
 import dj_database_url
 import django_stubs_ext
 
-from core.env import ConfigError, env_bool, env_int, env_list, env_str, local_secret_key
+from core.env import (
+    ConfigError,
+    env_bool,
+    env_cache,
+    env_int,
+    env_list,
+    env_proxy_ssl_header,
+    env_rate,
+    env_str,
+    local_secret_key,
+)
 
 django_stubs_ext.monkeypatch()
 
@@ -36,6 +46,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
+    "core",
     "labeling",
     "generation",
     "classifiers",
@@ -44,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -69,6 +82,40 @@ TEMPLATES = [
         },
     }
 ]
+
+# --- HTTPS and security headers ------------------------------------------------------------
+# HTTPS=true when the site is served over HTTPS: Secure cookies and a redirect from http://.
+# Behind a proxy that terminates TLS, say how it marks HTTPS requests:
+# SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto: https" (or the redirect loops).
+HTTPS = env_bool("HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_PROXY_SSL_HEADER = env_proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS)
+# HSTS is remembered by browsers for this long: opt in explicitly (e.g. 31536000, a year).
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ConfigError("SECURE_HSTS_SECONDS must be 0 (off) or more")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Scripts, styles, fonts and images from this origin only, no inline script anywhere (the
+# React build, the login page and the API docs load theirs from /static/). The API docs add
+# inline styles and a blob: worker for their own UI libraries (assay/views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- database -------------------------------------------------------------------------------
 CONN_MAX_AGE = env_int("CONN_MAX_AGE", 600)
@@ -116,6 +163,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # Not a rule for passwords: its hook revokes the user's API token whenever the password
+    # changes, through any door (admin, changepassword, set_password + save). See core/tokens.py.
+    {"NAME": "core.tokens.RotateTokenOnPasswordChange"},
 ]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -128,7 +178,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # The built React app (frontend/dist, made by `make frontend`); found in place, no collect needed.
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 FRONTEND_DIST.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [FRONTEND_DIST]
+# The Django templates' stylesheets (login page, fallback home, API docs) under /static/assay/.
+STATICFILES_DIRS = [FRONTEND_DIST, ("assay", BASE_DIR / "frontend" / "static")]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
@@ -139,11 +190,19 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024)
 
+# --- cache ----------------------------------------------------------------------------------
+# Shared by every web worker: the sign-in throttles count failures here. Default: Django's
+# database cache (its table comes with `migrate`); CACHE_URL=redis://host:6379/1 for Redis.
+CACHES = {"default": {**env_cache("CACHE_URL", table="assay_cache"), "KEY_PREFIX": "assay"}}
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: DRF answers an anonymous call with the first authenticator's
+        # WWW-Authenticate (401 + "Token"); session-first would make it a 403. A request
+        # without an Authorization header falls through to the session (and its CSRF check).
         "core.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -151,6 +210,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Failed sign-ins (token endpoint and login form together), per client address and per
+    # username: core/throttles.py. "off" turns one off.
+    "DEFAULT_THROTTLE_RATES": {
+        "signin_address": env_rate("SIGNIN_RATE_PER_ADDRESS", "20/min"),
+        "signin_username": env_rate("SIGNIN_RATE_PER_USERNAME", "10/hour"),
+    },
+    # Proxies in front of the web process whose X-Forwarded-For is trusted for the client
+    # address; 0 reads REMOTE_ADDR only (DRF's default would trust any client's header).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Assay API",
@@ -159,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No "valid" badge fetched from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {

@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView
 
-from assay.views import MeApi, health, spa
+from assay.views import MeApi, api_docs, api_redoc, health, spa
 from classifiers import apis as clf
+from core.accounts import SignInView, TokenApi, UserTokensApi
 from generation import apis as gen
 from labeling.campaigns import apis as lab
 from labeling.exports import apis as exports
@@ -14,8 +14,9 @@ from labeling.queue import apis as queue
 from labeling.scores import apis as scores
 
 api = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenApi.as_view(), name="api-token"),
     path("me/", MeApi.as_view()),
+    path("users/<int:pk>/tokens/", UserTokensApi.as_view(), name="user-tokens"),
     path("rubrics/default/", lab.DefaultRubricApi.as_view()),
     path("campaigns/", lab.CampaignListApi.as_view(), name="campaign-list"),
     path("campaigns/<int:pk>/", lab.CampaignDetailApi.as_view(), name="campaign-detail"),
@@ -57,14 +58,14 @@ api = [
     path("jobs/<int:pk>/", gen.JobDetailApi.as_view()),
     path("jobs/<int:pk>/restart/", gen.JobRestartApi.as_view()),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("docs/", api_docs, name="api-docs"),
+    path("redoc/", api_redoc, name="api-redoc"),
 ]
 
 urlpatterns = [
     path("healthz", health),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include(api)),
     # Every other path is a route of the React app.

@@ -65,6 +65,7 @@ class World:
             "job": self.job.pk,
             "assignment": self.assignment.pk,
             "run": self.run.pk,
+            "user": self.people["annotator"].pk,
         }
 
 
@@ -98,7 +99,7 @@ class Case:
     name: str
     method: str
     route: str  # as in assay/urls.py, under /api/
-    expected: dict[str, int]  # role -> status; anonymous is always 401 or 403
+    expected: dict[str, int]  # role -> status; anonymous is always 401 (WWW-Authenticate: Token)
     body: Callable[[World], dict[str, Any]] | None = None
     query: str = ""
 
@@ -114,6 +115,7 @@ class Case:
             "jobs/": "job",
             "assignments/": "assignment",
             "classifier-runs/": "run",
+            "users/": "user",
         }
         pk = next((w.ids()[v] for k, v in key.items() if self.route.startswith(k)), 0)
         return "/api/" + path.format(pk=pk) + self.query
@@ -287,6 +289,8 @@ CASES = [
         "classifier-predictions", "get", "campaigns/<int:pk>/classifier/predictions/", READERS_200
     ),
     Case("classifier-run", "get", "classifier-runs/<int:pk>/", READERS_200),
+    # Accounts: staff revoke anyone's API token (campaign admins are not staff).
+    Case("user-tokens-revoke", "delete", "users/<int:pk>/tokens/", _roles(403, 403, 403, 403, 204)),
 ]
 
 DOCS_ROUTES = {"schema/", "docs/", "redoc/"}
@@ -310,7 +314,8 @@ def test_permissions(case: Case, role: str, world: World, client_as: Any) -> Non
     body = case.body(world) if case.body else None
     r = _call(client, case.method, case.url(world), body)
     if role == "anonymous":
-        assert r.status_code in (401, 403), r.content
+        assert r.status_code == 401, r.content
+        assert r["WWW-Authenticate"] == "Token"
     else:
         assert r.status_code == case.expected[role], r.content
 

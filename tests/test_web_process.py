@@ -108,7 +108,7 @@ def test_web_process_does_not_import_torch_or_transformers(tmp_path: Path) -> No
         "schema": 200,
         "healthz": 200,
         "home_anonymous": 302,  # the app's pages are behind the login
-        "campaigns_anonymous": 403,
+        "campaigns_anonymous": 401,  # with WWW-Authenticate: Token
         "home": 200,
         "campaigns": 200,
         "me": 200,

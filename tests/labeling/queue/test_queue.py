@@ -223,13 +223,14 @@ def test_token_auth_in_one_statement(django_assert_num_queries: Any) -> None:
         assert api.get(f"/api/campaigns/{campaign.pk}/my-progress/").status_code == 200
     api.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     r = api.get(f"/api/campaigns/{campaign.pk}/my-progress/")
-    # 403 rather than 401: session auth comes first and sends no WWW-Authenticate (DRF's rule).
-    assert r.status_code == 403 and "Invalid token" in r.json()["detail"]
+    # 401 with WWW-Authenticate: token auth comes first (assay/settings.py).
+    assert r.status_code == 401 and "Invalid token" in r.json()["detail"]
+    assert r["WWW-Authenticate"] == "Token"
     user.is_active = False
     user.save(update_fields=["is_active"])
     api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     r = api.get(f"/api/campaigns/{campaign.pk}/my-progress/")
-    assert r.status_code == 403 and "inactive" in r.json()["detail"]
+    assert r.status_code == 401 and "inactive" in r.json()["detail"]
 
 
 @pytest.mark.parametrize(
