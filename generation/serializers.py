@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api import StrictJSONField
 from core.errors import DomainError
 from generation.models import CandidateModel, GenerationJob
 
@@ -24,6 +25,8 @@ def _checked_decoding(value: Any) -> dict[str, Any]:
 
 
 class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
+    default_decoding = StrictJSONField(required=False)
+
     class Meta:
         model = CandidateModel
         fields = ["id", "name", "backend", "path", "revision", "default_decoding", "created_at"]
@@ -40,7 +43,7 @@ class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
 
 class JobStartSerializer(serializers.Serializer[Any]):
     model = serializers.PrimaryKeyRelatedField(queryset=CandidateModel.objects.all())
-    params = serializers.JSONField(
+    params = StrictJSONField(
         required=False,
         help_text="temperature, top_p, max_new_tokens, seed, samples_per_prompt; "
         "missing ones come from the model's default decoding",
