@@ -97,6 +97,8 @@ class MembershipWriteSerializer(serializers.Serializer[Any]):
 
 
 class PromptSerializer(serializers.ModelSerializer[Prompt]):
+    reference = CleanJSONField(read_only=True)
+
     class Meta:
         model = Prompt
         fields = ["id", "external_id", "text", "category", "split", "reference", "created_at"]
@@ -130,6 +132,7 @@ class ItemAdminSerializer(serializers.ModelSerializer[Item]):
     split = serializers.CharField(source="prompt.split")
     category = serializers.CharField(source="prompt.category")
     model_name = serializers.CharField(source="model.name")
+    provenance = CleanJSONField(read_only=True)
 
     class Meta:
         model = Item

@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 from core.api import StrictJSONField
 from core.errors import DomainError
 from core.parsers import StrictJSONParser, bad_input_errors
-from core.text import BadInput, loads_strict
+from core.text import BadInput, loads_strict, utf8
 from labeling import access
 from labeling.access import get_campaign
 from labeling.exports import bundle, formats, label_studio
@@ -71,15 +71,10 @@ def _zip_response(
             zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive,
         ):
             write(archive, Path(workdir))
-            archive.writestr(
-                "DATASHEET.md",
-                datasheet_markdown(
-                    campaign,
-                    include_private=opts["include_private"],
-                    license=opts["license"],
-                    fmt=fmt,
-                ),
+            datasheet = datasheet_markdown(
+                campaign, include_private=opts["include_private"], license=opts["license"], fmt=fmt
             )
+            archive.writestr("DATASHEET.md", utf8(datasheet))
     except BaseException:
         spool.close()
         raise
@@ -140,7 +135,7 @@ class DatasheetApi(APIView):
         if fmt not in FORMATS:
             raise DomainError(f"as must be one of {', '.join(FORMATS)}", field="as")
         text = datasheet_markdown(campaign, fmt=fmt, **opts)
-        return HttpResponse(text, content_type="text/markdown; charset=utf-8")
+        return HttpResponse(utf8(text), content_type="text/markdown; charset=utf-8")
 
 
 class LabelStudioConfigApi(APIView):
@@ -152,7 +147,7 @@ class LabelStudioConfigApi(APIView):
         campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
         config = label_studio.rubric_to_config(campaign.rubric.schema)
         label_studio.label_interface(config)
-        return HttpResponse(config, content_type="application/xml; charset=utf-8")
+        return HttpResponse(utf8(config), content_type="application/xml; charset=utf-8")
 
 
 class LabelStudioImportSerializer(serializers.Serializer[Any]):

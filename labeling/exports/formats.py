@@ -1,5 +1,8 @@
 """Serialising export rows: JSONL and CSV as byte streams, Parquet and a `datasets` folder as
-files written batch by batch. pyarrow and datasets are imported only when used."""
+files written batch by batch. pyarrow and datasets are imported only when used.
+
+Every writer encodes a lone surrogate stored before inputs were checked as U+FFFD (UTF-8 has no
+encoding for it); `manage.py repair_text` repairs the stored value itself."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from core.text import has_lone_surrogate, scrub, utf8
 from labeling.exports.rows import flat
 
 BATCH = 5000
@@ -20,10 +24,10 @@ def jsonl_stream(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     for row in rows:
         buffer.append(json.dumps(row, ensure_ascii=False))
         if len(buffer) >= 500:
-            yield ("\n".join(buffer) + "\n").encode()
+            yield utf8("\n".join(buffer) + "\n")
             buffer = []
     if buffer:
-        yield ("\n".join(buffer) + "\n").encode()
+        yield utf8("\n".join(buffer) + "\n")
 
 
 def csv_stream(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[bytes]:
@@ -33,10 +37,17 @@ def csv_stream(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[b
     for i, row in enumerate(rows, 1):
         writer.writerow({k: flat(v) for k, v in row.items()})
         if i % 500 == 0:
-            yield out.getvalue().encode()
+            yield utf8(out.getvalue())
             out.seek(0)
             out.truncate()
-    yield out.getvalue().encode()
+    yield utf8(out.getvalue())
+
+
+def _cell(value: Any) -> Any:
+    """A Parquet cell: Arrow refuses strings UTF-8 cannot encode (a lone surrogate stored before
+    inputs were checked), so those are scrubbed to U+FFFD."""
+    cell = flat(value)
+    return scrub(cell) if isinstance(cell, str) and has_lone_surrogate(cell) else cell
 
 
 def _arrow_schema(columns: list[str], schema: dict[str, Any]) -> Any:
@@ -63,7 +74,7 @@ def _batches(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[dic
     n = 0
     for row in rows:
         for c in columns:
-            batch[c].append(flat(row.get(c)))
+            batch[c].append(_cell(row.get(c)))
         n += 1
         if n >= BATCH:
             yield batch
