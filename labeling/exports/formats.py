@@ -104,11 +104,18 @@ def hf_dataset_save(
 ) -> int:
     """A `datasets` folder (save_to_disk) built from a Parquet file written batch by batch,
     so the rows are never all in memory; `rows_factory()` yields the rows."""
-    from datasets import Dataset
+    from datasets import Dataset, Features
 
     parquet = workdir / "rows.parquet"
     n = parquet_write(rows_factory(), parquet, columns, schema)
-    dataset = Dataset.from_parquet(str(parquet), cache_dir=str(workdir / "cache"))
-    assert isinstance(dataset, Dataset)
-    dataset.save_to_disk(str(path))
+    if n == 0:
+        # from_parquet refuses a file without rows; an empty export is an empty dataset.
+        features = Features.from_arrow_schema(_arrow_schema(columns, schema))
+        dataset = Dataset.from_dict({c: [] for c in columns}, features=features)
+    else:
+        loaded = Dataset.from_parquet(str(parquet), cache_dir=str(workdir / "cache"))
+        assert isinstance(loaded, Dataset)
+        dataset = loaded
+    # Without rows, save_to_disk writes no shard at all, which load_from_disk then refuses.
+    dataset.save_to_disk(str(path), num_shards=1 if n == 0 else None)
     return n

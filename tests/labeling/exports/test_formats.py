@@ -258,3 +258,22 @@ def test_datasheet_and_label_studio_config_with_stored_lone_surrogates(
         r = client_as(admin).get(url)
         assert r.status_code == 200
         r.content.decode()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "hf", "label_studio"])
+def test_a_campaign_without_annotations_exports_empty(
+    db: Any, client_as: Any, tmp_path: Path, fmt: str
+) -> None:
+    campaign = make_campaign()
+    admin = make_user()
+    MembershipFactory.create(campaign=campaign, user=admin, role=Membership.Role.ADMIN)
+    r = _get(client_as, admin, campaign, f"as={fmt}")
+    assert r.status_code == 200
+    if fmt == "hf":
+        from datasets import load_from_disk
+
+        _zip(r).extractall(tmp_path)
+        dataset = load_from_disk(str(tmp_path / "dataset"))
+        assert len(dataset) == 0
+        assert dataset.features["fluency"].dtype == "int64"
+        assert "consensus_harm" in dataset.column_names
