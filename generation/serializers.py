@@ -7,6 +7,7 @@ from rest_framework import serializers
 from core.api import StrictJSONField
 from core.errors import DomainError
 from generation.models import CandidateModel, GenerationJob
+from labeling import access
 
 
 def _checked_decoding(value: Any) -> dict[str, Any]:
@@ -31,9 +32,22 @@ class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
         model = CandidateModel
         fields = ["id", "name", "backend", "path", "revision", "default_decoding", "created_at"]
         read_only_fields = ["id", "revision", "created_at"]
+        extra_kwargs = {
+            "path": {
+                "help_text": "A folder or .gguf file on the workers; empty unless you are staff"
+            }
+        }
 
     def validate_default_decoding(self, value: Any) -> dict[str, Any]:
         return _checked_decoding(value)
+
+    def to_representation(self, instance: CandidateModel) -> dict[str, Any]:
+        # A path names a file on the workers: staff see it, everyone else an empty string.
+        data: dict[str, Any] = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not access.can_create_campaigns(request.user):
+            data["path"] = ""
+        return data
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("backend") == CandidateModel.Backend.TRANSFORMERS and not attrs.get("path"):

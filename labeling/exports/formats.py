@@ -30,12 +30,25 @@ def jsonl_stream(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
         yield utf8("\n".join(buffer) + "\n")
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: text a spreadsheet would run as a formula gets a leading single quote, which
+    spreadsheets show as text. Numbers stay numbers; JSONL and Parquet keep the text exact."""
+    cell = flat(value)
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell
+    return cell
+
+
 def csv_stream(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[bytes]:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for i, row in enumerate(rows, 1):
-        writer.writerow({k: flat(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
         if i % 500 == 0:
             yield utf8(out.getvalue())
             out.seek(0)

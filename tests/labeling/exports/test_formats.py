@@ -277,3 +277,45 @@ def test_a_campaign_without_annotations_exports_empty(
         assert len(dataset) == 0
         assert dataset.features["fluency"].dtype == "int64"
         assert "consensus_harm" in dataset.column_names
+
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_csv_neutralizes_formulas_and_jsonl_parquet_keep_the_text(
+    world: dict[str, Any], client_as: Any, tmp_path: Path
+) -> None:
+    item = world["public"][0]
+    annotation = Annotation.objects.filter(item=item).first()
+    assert annotation is not None
+    rationale = "=cmd|' /C calc'!A0"
+    annotation.values = {**annotation.values, "rationale": rationale}
+    annotation.save()
+    Item.objects.filter(pk=item.pk).update(text="-1 is the answer", harm_probability=0.25)
+    admin, campaign = world["people"]["admin"], world["campaign"]
+    r = _get(client_as, admin, campaign, "as=csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
+    row = next(x for x in rows if x["annotation_id"] == str(annotation.pk))
+    assert row["rationale"] == "'" + rationale
+    assert row["output"] == "'-1 is the answer"
+    assert row["harm_probability"] == "0.25"
+    r = _get(client_as, admin, campaign, "as=jsonl")
+    lines = [json.loads(x) for x in b"".join(r.streaming_content).decode().splitlines()]
+    line = next(x for x in lines if x["annotation_id"] == annotation.pk)
+    assert line["rationale"] == rationale and line["output"] == "-1 is the answer"
+    _zip(_get(client_as, admin, campaign, "as=parquet")).extractall(tmp_path)
+    table = pq.read_table(tmp_path / "annotations.parquet").to_pylist()
+    cell = next(x for x in table if x["annotation_id"] == annotation.pk)
+    assert cell["rationale"] == rationale and cell["output"] == "-1 is the answer"
+    sheet = client_as(admin).get(f"/api/campaigns/{campaign.pk}/export/datasheet/?as=csv")
+    assert "single quote" in sheet.content.decode()
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_csv_cell_quotes_every_formula_start(text: str) -> None:
+    from labeling.exports.formats import csv_cell
+
+    assert csv_cell(text) == "'" + text
+    assert csv_cell(-1.5) == -1.5
+    assert csv_cell("safe") == "safe"
+    assert csv_cell(["=x"]) == '["=x"]'
