@@ -147,3 +147,13 @@ def test_campaign_rubric_as_a_form_field_is_checked(api: Any) -> None:
     r = api.post("/api/campaigns/", {"name": "x", "rubric": rubric}, format="multipart")
     assert r.status_code == 400, r.content
     assert list(r.json()["errors"]) == ["rubric.dimensions[0].name"]
+
+
+@pytest.mark.django_db
+def test_views_with_their_own_parsers_parse_json_strictly(api: Any, campaign: Campaign) -> None:
+    api.force_authenticate(member(campaign, Membership.Role.ADMIN))
+    deep = "[" * 50_000 + "]" * 50_000
+    for url in ("prompts/import/", "label-studio/import/"):
+        r = api.post(f"/api/campaigns/{campaign.pk}/{url}", deep, content_type="application/json")
+        assert r.status_code == 400, (url, r.content)
+        assert list(r.json()["errors"]) == ["request"]

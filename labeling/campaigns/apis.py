@@ -6,13 +6,14 @@ from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import PAGE_PARAMS, ErrorSerializer, Pagination
 from core.errors import DomainError
+from core.parsers import StrictJSONParser
 from labeling import access
 from labeling.access import get_campaign
 from labeling.campaigns import serializers as s
@@ -124,7 +125,7 @@ class PromptListApi(APIView):
 
 
 class PromptImportApi(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
 
     @extend_schema(
         request={
