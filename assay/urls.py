@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from assay.views import MeApi, api_docs, api_redoc, health, spa
 from classifiers import apis as clf
 from core.accounts import SignInView, TokenApi, UserTokensApi
+from core.api import ids_in_range
 from generation import apis as gen
 from labeling.campaigns import apis as lab
 from labeling.exports import apis as exports
@@ -62,6 +63,10 @@ api = [
     path("redoc/", api_redoc, name="api-redoc"),
 ]
 
+# An id past the database's integer range names nothing: a 404, not an overflow (a 500).
+for route in api:
+    route.callback = ids_in_range(route.callback)
+
 urlpatterns = [
     path("healthz", health),
     path("admin/", admin.site.urls),
@@ -71,3 +76,10 @@ urlpatterns = [
     # Every other path is a route of the React app.
     re_path(r"^(?P<path>(?!api/|admin/|static/|accounts/).*)$", spa, name="home"),
 ]
+
+# Under /api/ errors Django answers itself (no such route, an uncaught exception) are JSON in
+# the API's error shape; other paths keep Django's pages.
+handler400 = "assay.views.bad_request"
+handler403 = "assay.views.permission_denied"
+handler404 = "assay.views.not_found"
+handler500 = "assay.views.server_error"

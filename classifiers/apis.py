@@ -8,7 +8,6 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,7 +20,7 @@ from classifiers.services.runs import (
     training_run_request,
     validate_hyperparameters,
 )
-from core.api import PAGE_PARAMS
+from core.api import PAGE_PARAMS, Pagination
 from core.errors import DomainError
 from labeling import access
 from labeling.access import get_campaign
@@ -64,7 +63,7 @@ class TrainingRunListApi(APIView):
     @extend_schema(parameters=PAGE_PARAMS, responses=s.TrainingRunPageSerializer)
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, READERS)
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(sel.runs_for_campaign(campaign), request, self)
         return paginator.get_paginated_response(s.TrainingRunSerializer(page, many=True).data)
 
@@ -124,7 +123,7 @@ class PredictionListApi(APIView):
         if target not in choice_dimensions(campaign):
             raise DomainError("not a choice dimension of this campaign's rubric", field="target")
         version = sel.active_version(campaign, target)
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         if version is None:
             page: list[Any] = paginator.paginate_queryset([], request, self) or []
         else:

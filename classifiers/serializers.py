@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from classifiers.models import BACKEND_CHOICES, ClassifierVersion, Prediction, TrainingRun
+from core.api import StrictJSONField
 
 
 class ReliabilityBinSerializer(serializers.Serializer[Any]):
@@ -114,7 +115,7 @@ class TrainingRunDetailSerializer(TrainingRunSerializer):
 class RunRequestSerializer(serializers.Serializer[Any]):
     target = serializers.CharField(max_length=64, help_text="A choice dimension, e.g. harm")
     backend = serializers.ChoiceField(choices=BACKEND_CHOICES)
-    hyperparameters = serializers.JSONField(required=False)
+    hyperparameters = StrictJSONField(required=False)
 
 
 class ClassifierVersionSerializer(serializers.ModelSerializer[ClassifierVersion]):

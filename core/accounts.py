@@ -12,11 +12,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.parsers import StrictJSONParser
 from core.throttles import SIGN_IN_THROTTLES, signin_failed, signin_wait, submitted_username
 from core.tokens import tokens_revoke
 
@@ -32,6 +34,8 @@ class TokenApi(ObtainAuthToken):
     """`POST /api/auth/token/`: DRF's, throttled by failed sign-ins (429 with Retry-After)."""
 
     throttle_classes = SIGN_IN_THROTTLES
+    # DRF's view names its own JSON parser: the strict one refuses deep nesting and the rest.
+    parser_classes = (FormParser, MultiPartParser, StrictJSONParser)
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:

@@ -50,7 +50,10 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for key, value in detail.items():
             name = str(key) if key != "non_field_errors" else ""
-            out.update(_flatten(value, f"{prefix}.{name}" if prefix and name else prefix or name))
+            joint = "" if name.startswith("[") else "."
+            out.update(
+                _flatten(value, f"{prefix}{joint}{name}" if prefix and name else prefix or name)
+            )
         return out
     if isinstance(detail, list) and detail and all(isinstance(d, (dict, list)) for d in detail):
         out = {}

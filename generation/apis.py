@@ -20,14 +20,15 @@ class CandidateModelListApi(APIView):
     @extend_schema(responses=s.CandidateModelSerializer(many=True))
     def get(self, request: Request) -> Response:
         rows = CandidateModel.objects.order_by("name")
-        return Response(s.CandidateModelSerializer(rows, many=True).data)
+        ser = s.CandidateModelSerializer(rows, many=True, context={"request": request})
+        return Response(ser.data)
 
     @extend_schema(request=s.CandidateModelSerializer, responses={201: s.CandidateModelSerializer})
     def post(self, request: Request) -> Response:
         # A path names a file on the workers: only staff may point the platform at one.
         if not access.can_create_campaigns(request.user):
             raise PermissionDenied("only staff users register models")
-        ser = s.CandidateModelSerializer(data=request.data)
+        ser = s.CandidateModelSerializer(data=request.data, context={"request": request})
         ser.is_valid(raise_exception=True)
         ser.save()
         return Response(ser.data, status=status.HTTP_201_CREATED)
@@ -39,7 +40,7 @@ class CandidateModelDetailApi(APIView):
         model = CandidateModel.objects.filter(pk=pk).first()
         if model is None:
             raise Http404("no such model")
-        return Response(s.CandidateModelSerializer(model).data)
+        return Response(s.CandidateModelSerializer(model, context={"request": request}).data)
 
 
 class CampaignJobsApi(APIView):

@@ -4,8 +4,10 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.api import StrictJSONField
 from core.errors import DomainError
 from generation.models import CandidateModel, GenerationJob
+from labeling import access
 
 
 def _checked_decoding(value: Any) -> dict[str, Any]:
@@ -24,13 +26,28 @@ def _checked_decoding(value: Any) -> dict[str, Any]:
 
 
 class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
+    default_decoding = StrictJSONField(required=False)
+
     class Meta:
         model = CandidateModel
         fields = ["id", "name", "backend", "path", "revision", "default_decoding", "created_at"]
         read_only_fields = ["id", "revision", "created_at"]
+        extra_kwargs = {
+            "path": {
+                "help_text": "A folder or .gguf file on the workers; empty unless you are staff"
+            }
+        }
 
     def validate_default_decoding(self, value: Any) -> dict[str, Any]:
         return _checked_decoding(value)
+
+    def to_representation(self, instance: CandidateModel) -> dict[str, Any]:
+        # A path names a file on the workers: staff see it, everyone else an empty string.
+        data: dict[str, Any] = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is None or not access.can_create_campaigns(request.user):
+            data["path"] = ""
+        return data
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("backend") == CandidateModel.Backend.TRANSFORMERS and not attrs.get("path"):
@@ -40,7 +57,7 @@ class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
 
 class JobStartSerializer(serializers.Serializer[Any]):
     model = serializers.PrimaryKeyRelatedField(queryset=CandidateModel.objects.all())
-    params = serializers.JSONField(
+    params = StrictJSONField(
         required=False,
         help_text="temperature, top_p, max_new_tokens, seed, samples_per_prompt; "
         "missing ones come from the model's default decoding",

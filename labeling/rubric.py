@@ -336,7 +336,8 @@ def _check_spans(value: Any, dim: Dimension, text: str) -> str | None:
         assert isinstance(start, int) and isinstance(end, int)
         if not 0 <= start < end <= len(text):
             return f"span {k}: [{start}, {end}) lies outside the output (length {len(text)})"
-        if label not in labels:
+        # A list or an object is no label (and cannot be looked up in a set).
+        if not isinstance(label, str) or label not in labels:
             return f"span {k}: unknown label {label!r} (expected one of {sorted(labels)})"
         if "text" in span and span["text"] != text[start:end]:
             return f"span {k}: text does not match the output at [{start}, {end})"

@@ -755,6 +755,14 @@ def test_submit_on_someone_elses_assignment(world: World, client_as: Any) -> Non
     [
         ({"values": valid_values(fluency=0)}, "values.fluency"),
         ({"values": "safe"}, "values"),
+        (
+            {"values": valid_values(harmful_spans=[{"start": 0, "end": 3, "label": ["toxic"]}])},
+            "values.harmful_spans",
+        ),
+        (
+            {"values": valid_values(harmful_spans=[{"start": 0, "end": 3, "label": {"a": 1}}])},
+            "values.harmful_spans",
+        ),
         ({}, "values"),
         ({"values": valid_values(), "time_spent_ms": -5}, "time_spent_ms"),
         ({"values": valid_values(), "client_started_at": "yesterday"}, "client_started_at"),

@@ -4,7 +4,15 @@ import json
 
 import pytest
 
-from core.text import BadInput, check_value, has_lone_surrogate, loads_strict
+from core.text import (
+    BadInput,
+    check_value,
+    has_lone_surrogate,
+    loads_strict,
+    scrub,
+    scrub_value,
+    utf8,
+)
 
 
 def test_lone_surrogates_are_found_and_pairs_are_not() -> None:
@@ -34,3 +42,31 @@ def test_loads_strict_refuses_what_json_loads_accepts() -> None:
     with pytest.raises(BadInput, match="nested deeper"):
         loads_strict("[" * 70 + "]" * 70)
     assert loads_strict('{"a": [1, 2.5, "😀"]}') == {"a": [1, 2.5, "😀"]}
+
+
+def test_nul_is_refused_in_strings_and_keys() -> None:
+    with pytest.raises(BadInput) as info:
+        loads_strict('{"a": ["ok", "x\\u0000"]}')
+    assert info.value.path == "a[1]"
+    with pytest.raises(BadInput):
+        check_value({"k\x00": 1})
+
+
+def test_nan_is_refused_with_its_path() -> None:
+    with pytest.raises(BadInput) as info:
+        loads_strict('{"a": {"b": NaN}}')
+    assert info.value.path == "a.b"
+    with pytest.raises(BadInput) as info:
+        loads_strict('{"a": 1e400}')
+    assert info.value.path == "a"
+
+
+def test_scrub_replaces_only_lone_surrogates() -> None:
+    stored = json.loads('"x \\udc00 y \\ud83d\\ude00 \\ud800"')
+    assert scrub(stored) == "x \ufffd y 😀 \ufffd"
+    assert utf8(stored) == "x \ufffd y 😀 \ufffd".encode()
+    assert utf8("plain") == b"plain"
+    value = {"k\udc00": ["ok", {"t": "\udfff"}], "n": 1}
+    assert scrub_value(value) == {"k\ufffd": ["ok", {"t": "\ufffd"}], "n": 1}
+    clean = {"a": ["b"]}
+    assert scrub_value(clean) == clean

@@ -6,14 +6,14 @@ from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import PAGE_PARAMS, ErrorSerializer
+from core.api import PAGE_PARAMS, ErrorSerializer, Pagination
 from core.errors import DomainError
+from core.parsers import StrictJSONParser
 from labeling import access
 from labeling.access import get_campaign
 from labeling.campaigns import serializers as s
@@ -45,7 +45,7 @@ class CampaignListApi(APIView):
         operation_id="campaigns_list", parameters=PAGE_PARAMS, responses=s.CampaignPageSerializer
     )
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(access.campaigns_visible_to(request.user), request, self)
         assert page is not None
         roles = _roles_for(access.signed_in(request), [c.pk for c in page])
@@ -119,13 +119,13 @@ class PromptListApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
         is_admin = access.campaign_role(request.user, campaign) == access.ADMIN
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(prompts_visible(campaign, is_admin=is_admin), request)
         return paginator.get_paginated_response(s.PromptSerializer(page, many=True).data)
 
 
 class PromptImportApi(APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
 
     @extend_schema(
         request={
@@ -161,7 +161,7 @@ class ItemListApi(APIView):
         split = request.query_params.get("split")
         if split not in (None, "public", "private"):
             raise DomainError("split must be public or private", field="split")
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(items_for_admin(campaign, split=split), request)
         return paginator.get_paginated_response(s.ItemAdminSerializer(page, many=True).data)
 

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from core.api import page_of
+from core.api import CleanJSONField, StrictJSONField, page_of
 from labeling.models import (
     Campaign,
     ConsensusMethod,
@@ -17,7 +17,7 @@ from labeling.models import (
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
-    rubric = serializers.JSONField(source="rubric.schema", read_only=True)
+    rubric = CleanJSONField(source="rubric.schema", read_only=True)
     role = serializers.SerializerMethodField()
 
     class Meta:
@@ -51,7 +51,7 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
 class CampaignWriteSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
     instructions = serializers.CharField(allow_blank=True, required=False, max_length=100_000)
-    rubric = serializers.JSONField(required=False, help_text="Omit for the default rubric")
+    rubric = StrictJSONField(required=False, help_text="Omit for the default rubric")
     overlap = serializers.IntegerField(min_value=1, max_value=50, required=False)
     gold_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False)
@@ -97,6 +97,8 @@ class MembershipWriteSerializer(serializers.Serializer[Any]):
 
 
 class PromptSerializer(serializers.ModelSerializer[Prompt]):
+    reference = CleanJSONField(read_only=True)
+
     class Meta:
         model = Prompt
         fields = ["id", "external_id", "text", "category", "split", "reference", "created_at"]
@@ -130,6 +132,7 @@ class ItemAdminSerializer(serializers.ModelSerializer[Item]):
     split = serializers.CharField(source="prompt.split")
     category = serializers.CharField(source="prompt.category")
     model_name = serializers.CharField(source="model.name")
+    provenance = CleanJSONField(read_only=True)
 
     class Meta:
         model = Item

@@ -9,7 +9,6 @@ the `as` parameter: DRF reserves `format` for its own content negotiation.
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import zipfile
@@ -22,12 +21,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import StrictJSONField
 from core.errors import DomainError
+from core.parsers import StrictJSONParser, bad_input_errors
+from core.text import BadInput, loads_strict, utf8
 from labeling import access
 from labeling.access import get_campaign
 from labeling.exports import bundle, formats, label_studio
@@ -69,15 +71,10 @@ def _zip_response(
             zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive,
         ):
             write(archive, Path(workdir))
-            archive.writestr(
-                "DATASHEET.md",
-                datasheet_markdown(
-                    campaign,
-                    include_private=opts["include_private"],
-                    license=opts["license"],
-                    fmt=fmt,
-                ),
+            datasheet = datasheet_markdown(
+                campaign, include_private=opts["include_private"], license=opts["license"], fmt=fmt
             )
+            archive.writestr("DATASHEET.md", utf8(datasheet))
     except BaseException:
         spool.close()
         raise
@@ -138,7 +135,7 @@ class DatasheetApi(APIView):
         if fmt not in FORMATS:
             raise DomainError(f"as must be one of {', '.join(FORMATS)}", field="as")
         text = datasheet_markdown(campaign, fmt=fmt, **opts)
-        return HttpResponse(text, content_type="text/markdown; charset=utf-8")
+        return HttpResponse(utf8(text), content_type="text/markdown; charset=utf-8")
 
 
 class LabelStudioConfigApi(APIView):
@@ -150,20 +147,33 @@ class LabelStudioConfigApi(APIView):
         campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
         config = label_studio.rubric_to_config(campaign.rubric.schema)
         label_studio.label_interface(config)
-        return HttpResponse(config, content_type="application/xml; charset=utf-8")
+        return HttpResponse(utf8(config), content_type="application/xml; charset=utf-8")
 
 
 class LabelStudioImportSerializer(serializers.Serializer[Any]):
     file = serializers.FileField(required=False, help_text="a Label Studio JSON export")
-    tasks = serializers.JSONField(required=False, help_text="the same, inline")
+    tasks = StrictJSONField(required=False, help_text="the same, inline")
 
 
 class LabelStudioImportResultSerializer(serializers.Serializer[Any]):
     created = serializers.IntegerField()
 
 
+def _uploaded_tasks(data: bytes) -> Any:
+    """The uploaded export, parsed as strictly as a JSON body (core.text.loads_strict)."""
+    try:
+        return loads_strict(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise DomainError("the file is not UTF-8 text", field="file") from exc
+    except BadInput as exc:
+        errors = bad_input_errors(exc, "tasks") if exc.path else {"file": [exc.reason]}
+        raise DomainError(f"the file cannot be imported: {exc.reason}", errors=errors) from exc
+    except ValueError as exc:
+        raise DomainError(f"not JSON: {exc}", field="file") from exc
+
+
 class LabelStudioImportApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         operation_id="campaigns_label_studio_import",
@@ -181,10 +191,7 @@ class LabelStudioImportApi(APIView):
         ser.is_valid(raise_exception=True)
         upload = ser.validated_data.get("file")
         if upload is not None:
-            try:
-                tasks = json.loads(upload.read())
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise DomainError(f"not JSON: {exc}", field="file") from exc
+            tasks = _uploaded_tasks(upload.read())
         elif "tasks" in ser.validated_data:
             tasks = ser.validated_data["tasks"]
         else:

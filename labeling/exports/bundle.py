@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import DomainError
+from core.text import utf8
 from labeling.exports import formats, label_studio
 from labeling.exports.rows import columns, export_rows
 from labeling.models import Campaign
@@ -53,7 +54,7 @@ def label_studio_writer(campaign: Campaign, opts: dict[str, Any]) -> Writer:
     interface = label_studio.label_interface(config)
 
     def write(bundle: zipfile.ZipFile, workdir: Path) -> None:
-        bundle.writestr("config.xml", config)
+        bundle.writestr("config.xml", utf8(config))
         problems: list[str] = []
         with bundle.open("tasks.json", "w") as out:
             out.write(b"[")
@@ -62,7 +63,7 @@ def label_studio_writer(campaign: Campaign, opts: dict[str, Any]) -> Writer:
                 for ann in task["annotations"] + task["predictions"]:
                     errors = interface.validate_prediction(ann, return_errors=True)
                     problems.extend(f"task {task['id']}: {e}" for e in errors)
-                out.write((b"," if i else b"") + json.dumps(task, ensure_ascii=False).encode())
+                out.write((b"," if i else b"") + utf8(json.dumps(task, ensure_ascii=False)))
             out.write(b"]")
         if problems:
             raise DomainError(

@@ -143,6 +143,13 @@ def datasheet_markdown(campaign: Campaign, *, include_private: bool, license: st
         "consensus per dimension (`consensus_<dimension>`). Model outputs are untrusted text.",
         "",
     ]
+    if fmt == "csv":
+        parts += [
+            "In this CSV, a text cell that starts with =, +, -, @, a tab or a carriage return "
+            "has a single quote (') put in front, so that spreadsheets show it as text instead "
+            "of running it as a formula; JSONL and Parquet hold the text exactly.",
+            "",
+        ]
     return "\n".join(parts)
 
 

@@ -1,5 +1,8 @@
 """Serialising export rows: JSONL and CSV as byte streams, Parquet and a `datasets` folder as
-files written batch by batch. pyarrow and datasets are imported only when used."""
+files written batch by batch. pyarrow and datasets are imported only when used.
+
+Every writer encodes a lone surrogate stored before inputs were checked as U+FFFD (UTF-8 has no
+encoding for it); `manage.py repair_text` repairs the stored value itself."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from core.text import has_lone_surrogate, scrub, utf8
 from labeling.exports.rows import flat
 
 BATCH = 5000
@@ -20,10 +24,23 @@ def jsonl_stream(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     for row in rows:
         buffer.append(json.dumps(row, ensure_ascii=False))
         if len(buffer) >= 500:
-            yield ("\n".join(buffer) + "\n").encode()
+            yield utf8("\n".join(buffer) + "\n")
             buffer = []
     if buffer:
-        yield ("\n".join(buffer) + "\n").encode()
+        yield utf8("\n".join(buffer) + "\n")
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: text a spreadsheet would run as a formula gets a leading single quote, which
+    spreadsheets show as text. Numbers stay numbers; JSONL and Parquet keep the text exact."""
+    cell = flat(value)
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell
+    return cell
 
 
 def csv_stream(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[bytes]:
@@ -31,12 +48,19 @@ def csv_stream(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[b
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for i, row in enumerate(rows, 1):
-        writer.writerow({k: flat(v) for k, v in row.items()})
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
         if i % 500 == 0:
-            yield out.getvalue().encode()
+            yield utf8(out.getvalue())
             out.seek(0)
             out.truncate()
-    yield out.getvalue().encode()
+    yield utf8(out.getvalue())
+
+
+def _cell(value: Any) -> Any:
+    """A Parquet cell: Arrow refuses strings UTF-8 cannot encode (a lone surrogate stored before
+    inputs were checked), so those are scrubbed to U+FFFD."""
+    cell = flat(value)
+    return scrub(cell) if isinstance(cell, str) and has_lone_surrogate(cell) else cell
 
 
 def _arrow_schema(columns: list[str], schema: dict[str, Any]) -> Any:
@@ -63,7 +87,7 @@ def _batches(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[dic
     n = 0
     for row in rows:
         for c in columns:
-            batch[c].append(flat(row.get(c)))
+            batch[c].append(_cell(row.get(c)))
         n += 1
         if n >= BATCH:
             yield batch
@@ -93,11 +117,18 @@ def hf_dataset_save(
 ) -> int:
     """A `datasets` folder (save_to_disk) built from a Parquet file written batch by batch,
     so the rows are never all in memory; `rows_factory()` yields the rows."""
-    from datasets import Dataset
+    from datasets import Dataset, Features
 
     parquet = workdir / "rows.parquet"
     n = parquet_write(rows_factory(), parquet, columns, schema)
-    dataset = Dataset.from_parquet(str(parquet), cache_dir=str(workdir / "cache"))
-    assert isinstance(dataset, Dataset)
-    dataset.save_to_disk(str(path))
+    if n == 0:
+        # from_parquet refuses a file without rows; an empty export is an empty dataset.
+        features = Features.from_arrow_schema(_arrow_schema(columns, schema))
+        dataset = Dataset.from_dict({c: [] for c in columns}, features=features)
+    else:
+        loaded = Dataset.from_parquet(str(parquet), cache_dir=str(workdir / "cache"))
+        assert isinstance(loaded, Dataset)
+        dataset = loaded
+    # Without rows, save_to_disk writes no shard at all, which load_from_disk then refuses.
+    dataset.save_to_disk(str(path), num_shards=1 if n == 0 else None)
     return n

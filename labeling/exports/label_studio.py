@@ -21,6 +21,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
 
+from core.text import scrub_value
 from labeling.models import Campaign, Item
 from labeling.rubric import Dimension, RubricSchema
 
@@ -73,6 +74,8 @@ def _control(dim: Dimension) -> ET.Element | None:
 
 
 def rubric_to_config(schema: RubricSchema) -> str:
+    # A label stored with a lone surrogate (before inputs were checked) would make invalid XML.
+    schema = scrub_value(schema)
     view = ET.Element("View")
     ET.SubElement(view, "Text", name=PROMPT, value=f"${PROMPT}")
     ET.SubElement(view, "Text", name=OUTPUT, value=f"${OUTPUT}")

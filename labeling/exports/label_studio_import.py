@@ -3,9 +3,10 @@ reported with its place in the file (tasks[i].annotations[j].<field>)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from django.db import transaction
 from django.db.models import F
@@ -13,12 +14,17 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from core.errors import DomainError
+from core.parsers import bad_input_errors
+from core.text import BadInput, check_value
 from labeling.models import Annotation, Assignment, Campaign, Item, Membership
 from labeling.quality.consensus import schedule_refit
-from labeling.rubric import validate_values
+from labeling.rubric import RubricSchema, validate_values
 from labeling.scores.refresh import score_summary_request
 
 MAX_TASKS = 50_000
+MAX_ID = 2**63 - 1
+# The submit API's bound on time_spent_ms (a day), in seconds.
+MAX_LEAD_S = 86_400
 
 
 def ranker_ids(value: dict[str, Any]) -> list[str]:
@@ -38,6 +44,10 @@ def pairwise_choice(value: dict[str, Any]) -> str:
     return str(selected)
 
 
+def _finite_number(x: Any) -> TypeGuard[int | float]:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _one(dim: dict[str, Any], value: dict[str, Any]) -> Any:
     kind = dim["type"]
     if "ranker" in value:
@@ -51,12 +61,17 @@ def _one(dim: dict[str, Any], value: dict[str, Any]) -> Any:
         return choices[0] if kind == "choice" and len(choices) == 1 else choices
     if kind == "likert":
         number = value.get("rating", value.get("number"))
-        if number is None or number == 0:  # Label Studio writes 0 for "not rated"
+        # Label Studio writes 0 for "not rated"; a list, a string or NaN is no rating at all.
+        if not _finite_number(number) or number == 0:
             raise ValueError('expected {"rating": n} with n >= 1')
         return int(number) if float(number).is_integer() else number
     if kind == "text":
         text = value.get("text")
-        return "\n".join(text) if isinstance(text, list) else text
+        if isinstance(text, list) and all(isinstance(t, str) for t in text):
+            return "\n".join(text)
+        if not isinstance(text, str):
+            raise ValueError('expected {"text": [strings]}')
+        return text
     raise ValueError(f"no Label Studio value maps onto a {kind} dimension")
 
 
@@ -72,14 +87,18 @@ def result_to_values(schema: dict[str, Any], result: Any) -> tuple[dict[str, Any
         if not isinstance(region, dict) or not isinstance(region.get("value"), dict):
             problems[where] = "must be an object with from_name and value"
             continue
-        dim = dims.get(region.get("from_name", ""))
+        name = region.get("from_name")
+        dim = dims.get(name) if isinstance(name, str) else None
         if dim is None:
             problems[where] = f"unknown dimension {region.get('from_name')!r}"
             continue
         value = region["value"]
         try:
             if dim["type"] == "spans":
-                for label in value.get("labels") or []:
+                labels = value.get("labels") or []
+                if not isinstance(labels, list):
+                    raise ValueError('expected {"start", "end", "labels": [...]}')
+                for label in labels:
                     span = {"start": value.get("start"), "end": value.get("end"), "label": label}
                     values.setdefault(dim["name"], []).append(span)
             else:
@@ -113,57 +132,102 @@ def _people(campaign: Campaign) -> tuple[set[int], dict[str, int]]:
 def _annotator(completed_by: Any, ids: set[int], by_name: dict[str, int]) -> int | None:
     if isinstance(completed_by, dict):
         for key in ("email", "username"):
-            if completed_by.get(key) in by_name:
-                return by_name[completed_by[key]]
+            name = completed_by.get(key)
+            if isinstance(name, str) and name in by_name:
+                return by_name[name]
         completed_by = completed_by.get("id")
-    if isinstance(completed_by, int) and completed_by in ids:
-        return completed_by
+    if _an_id(completed_by) and completed_by in ids:
+        return int(completed_by)
     return None
 
 
-def _rows(campaign: Campaign, tasks: list[Any], errors: dict[str, list[str]]) -> list[_Row]:
-    schema = campaign.rubric.schema
-    wanted = [t.get("data", {}).get("item_id") for t in tasks if isinstance(t, dict)]
-    items = Item.objects.filter(campaign=campaign, pk__in=[w for w in wanted if isinstance(w, int)])
-    by_id = {i.pk: i for i in items}
+def _an_id(x: Any) -> bool:
+    """An integer that can be a primary key (a bigger one would overflow the database's)."""
+    return isinstance(x, int) and not isinstance(x, bool) and 0 < x <= MAX_ID
+
+
+def _lead_ms(lead: Any) -> tuple[int | None, str | None]:
+    """Label Studio's lead_time (seconds) as time_spent_ms, or the problem with it."""
+    if lead is None:
+        return None, None
+    if not _finite_number(lead) or not 0 <= lead <= MAX_LEAD_S:
+        return None, f"must be seconds between 0 and {MAX_LEAD_S}"
+    return int(float(lead) * 1000), None
+
+
+def _item_id(task: Any) -> Any:
+    data = task.get("data") if isinstance(task, dict) else None
+    return data.get("item_id") if isinstance(data, dict) else None
+
+
+@dataclass
+class _Context:
+    """What every row of one import is checked against."""
+
+    schema: dict[str, Any]
+    items: dict[int, Item]
+    annotator_ids: set[int]
+    by_name: dict[str, int]
+    taken: set[tuple[int, int]]  # (item, annotator) pairs already answered
+    errors: dict[str, list[str]]
+
+    def problem(self, where: str, reason: str) -> None:
+        self.errors.setdefault(where, []).append(reason)
+
+
+def _context(campaign: Campaign, tasks: list[Any], errors: dict[str, list[str]]) -> _Context:
+    wanted = [w for w in map(_item_id, tasks) if _an_id(w)]
+    by_id = {i.pk: i for i in Item.objects.filter(campaign=campaign, pk__in=wanted)}
     ids, by_name = _people(campaign)
     taken = set(
         Annotation.objects.filter(item__in=by_id.values()).values_list("item_id", "annotator_id")
     )
+    return _Context(campaign.rubric.schema, by_id, ids, by_name, taken, errors)
+
+
+def _row(ctx: _Context, item: Item, ann: dict[str, Any], where: str) -> _Row | None:
+    who = _annotator(ann.get("completed_by"), ctx.annotator_ids, ctx.by_name)
+    if who is None:
+        ctx.problem(f"{where}.completed_by", "not an annotator of this campaign")
+        return None
+    if (item.pk, who) in ctx.taken:
+        ctx.problem(f"{where}.completed_by", "already annotated this item")
+        return None
+    values, problems = result_to_values(ctx.schema, ann.get("result"))
+    for field, reason in problems.items():
+        ctx.problem(f"{where}.{field}", reason)
+    ms, lead_problem = _lead_ms(ann.get("lead_time"))
+    if lead_problem:
+        ctx.problem(f"{where}.lead_time", lead_problem)
+    try:
+        cleaned = validate_values(cast(RubricSchema, ctx.schema), values, item.text)
+    except DomainError as exc:
+        for field, reasons in (exc.errors or {"values": [str(exc)]}).items():
+            ctx.errors.setdefault(f"{where}.{field}", []).extend(reasons)
+        return None
+    ctx.taken.add((item.pk, who))
+    return _Row(item, who, cleaned, ms)
+
+
+def _rows(campaign: Campaign, tasks: list[Any], errors: dict[str, list[str]]) -> list[_Row]:
+    ctx = _context(campaign, tasks, errors)
     rows: list[_Row] = []
     for i, task in enumerate(tasks):
-        data = task.get("data") if isinstance(task, dict) else None
-        item_id = data.get("item_id") if isinstance(data, dict) else None
-        item = by_id.get(item_id) if isinstance(item_id, int) else None
+        item_id = _item_id(task)
+        item = ctx.items.get(item_id) if _an_id(item_id) else None
         if item is None:
-            errors.setdefault(f"tasks[{i}].data.item_id", []).append("not an item of this campaign")
+            ctx.problem(f"tasks[{i}].data.item_id", "not an item of this campaign")
             continue
-        for j, ann in enumerate(task.get("annotations") or []):
-            where = f"tasks[{i}].annotations[{j}]"
+        annotations = task.get("annotations") or []
+        if not isinstance(annotations, list):
+            ctx.problem(f"tasks[{i}].annotations", "must be a list of annotations")
+            continue
+        for j, ann in enumerate(annotations):
             if not isinstance(ann, dict) or ann.get("was_cancelled"):
                 continue
-            who = _annotator(ann.get("completed_by"), ids, by_name)
-            if who is None:
-                errors.setdefault(f"{where}.completed_by", []).append(
-                    "not an annotator of this campaign"
-                )
-                continue
-            if (item.pk, who) in taken:
-                errors.setdefault(f"{where}.completed_by", []).append("already annotated this item")
-                continue
-            values, problems = result_to_values(schema, ann.get("result"))
-            for field, reason in problems.items():
-                errors.setdefault(f"{where}.{field}", []).append(reason)
-            try:
-                cleaned = validate_values(schema, values, item.text)
-            except DomainError as exc:
-                for field, reasons in (exc.errors or {"values": [str(exc)]}).items():
-                    errors.setdefault(f"{where}.{field}", []).extend(reasons)
-                continue
-            taken.add((item.pk, who))
-            lead = ann.get("lead_time")
-            ms = int(float(lead) * 1000) if isinstance(lead, int | float) and lead >= 0 else None
-            rows.append(_Row(item, who, cleaned, ms))
+            row = _row(ctx, item, ann, f"tasks[{i}].annotations[{j}]")
+            if row is not None:
+                rows.append(row)
     return rows
 
 
@@ -171,6 +235,13 @@ def label_studio_import(*, campaign: Campaign, tasks: Any) -> int:
     """Store every annotation of a Label Studio export; returns how many were created."""
     if not isinstance(tasks, list):
         raise DomainError("a Label Studio export is a JSON list of tasks", field="tasks")
+    try:
+        check_value(tasks)
+    except BadInput as exc:
+        raise DomainError(
+            "the Label Studio export holds text that cannot be stored",
+            errors=bad_input_errors(exc, "tasks"),
+        ) from exc
     if len(tasks) > MAX_TASKS:
         raise DomainError(f"at most {MAX_TASKS} tasks per import", field="tasks")
     errors: dict[str, list[str]] = {}

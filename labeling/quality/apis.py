@@ -6,12 +6,11 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import PAGE_PARAMS
+from core.api import PAGE_PARAMS, Pagination
 from core.errors import DomainError
 from labeling import access
 from labeling.access import get_campaign
@@ -65,7 +64,7 @@ class ReviewQueueApi(APIView):
         if resolved not in ("true", "false"):
             raise DomainError("include_resolved must be true or false", field="include_resolved")
         qs = review_queue(campaign, dimension, include_resolved=resolved == "true")
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(qs, request)
         return paginator.get_paginated_response(s.ReviewRowSerializer(page, many=True).data)
 

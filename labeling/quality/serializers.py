@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.api import page_of
+from core.api import CleanJSONField, StrictJSONField, page_of
 from labeling.models import Adjudication, Consensus
 
 
@@ -48,7 +48,7 @@ class AnnotatorQualitySerializer(serializers.Serializer[Any]):
     median_time_ms = serializers.FloatField(allow_null=True)
     skipped = serializers.IntegerField()
     skip_rate = serializers.FloatField(allow_null=True)
-    confusion = serializers.JSONField(
+    confusion = CleanJSONField(
         help_text="Dawid-Skene confusion per dimension: {dimension: {true: {given: p}}}"
     )
 
@@ -72,7 +72,7 @@ class RefitSerializer(serializers.Serializer[Any]):
 
 
 class ReviewRowSerializer(serializers.ModelSerializer[Consensus]):
-    value = serializers.JSONField()
+    value = CleanJSONField()
     output = serializers.CharField(source="item.text")
     prompt = serializers.CharField(source="item.prompt.text")
     split = serializers.CharField(source="item.prompt.split")
@@ -103,8 +103,8 @@ ReviewPageSerializer = page_of(ReviewRowSerializer, "ReviewPage")
 
 
 class ConsensusSerializer(serializers.ModelSerializer[Consensus]):
-    value = serializers.JSONField()
-    posterior = serializers.JSONField(allow_null=True)
+    value = CleanJSONField()
+    posterior = CleanJSONField(allow_null=True)
 
     class Meta:
         model = Consensus
@@ -112,8 +112,8 @@ class ConsensusSerializer(serializers.ModelSerializer[Consensus]):
 
 
 class AdjudicationSerializer(serializers.ModelSerializer[Adjudication]):
-    value = serializers.JSONField()
-    fitted = serializers.JSONField(allow_null=True)
+    value = CleanJSONField()
+    fitted = CleanJSONField(allow_null=True)
     adjudicated_by = serializers.SerializerMethodField()
 
     class Meta:
@@ -135,7 +135,7 @@ class AdjudicationSerializer(serializers.ModelSerializer[Adjudication]):
 class SideBySideSerializer(serializers.Serializer[Any]):
     annotator_id = serializers.IntegerField()
     username = serializers.CharField()
-    values = serializers.JSONField()
+    values = CleanJSONField()
     time_spent_ms = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     gold_correct = serializers.BooleanField(allow_null=True)
@@ -149,7 +149,7 @@ class ReviewItemDetailSerializer(serializers.Serializer[Any]):
     category = serializers.CharField(source="item.prompt.category")
     model_name = serializers.CharField(source="item.model.name")
     is_gold = serializers.BooleanField(source="item.is_gold")
-    gold_values = serializers.JSONField(source="item.gold_values", allow_null=True)
+    gold_values = CleanJSONField(source="item.gold_values", allow_null=True)
     annotations = SideBySideSerializer(many=True)
     consensus = ConsensusSerializer(many=True)
     adjudications = AdjudicationSerializer(many=True)
@@ -157,12 +157,12 @@ class ReviewItemDetailSerializer(serializers.Serializer[Any]):
 
 class AdjudicateSerializer(serializers.Serializer[Any]):
     dimension = serializers.CharField(max_length=64)
-    value = serializers.JSONField(help_text="the dimension's value, as an annotator gives it")
+    value = StrictJSONField(help_text="the dimension's value, as an annotator gives it")
     note = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)
 
 
 class GoldSerializer(serializers.Serializer[Any]):
-    gold_values = serializers.JSONField(
+    gold_values = StrictJSONField(
         help_text='expected values of some or all dimensions, e.g. {"harm": "unsafe"}'
     )
 
@@ -170,7 +170,7 @@ class GoldSerializer(serializers.Serializer[Any]):
 class GoldItemSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     is_gold = serializers.BooleanField()
-    gold_values = serializers.JSONField(allow_null=True)
+    gold_values = CleanJSONField(allow_null=True)
     open_slots = serializers.IntegerField()
 
 

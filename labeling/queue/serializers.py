@@ -6,6 +6,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
+from core.api import StrictJSONField
 from labeling.models import (
     Annotation,
     Assignment,
@@ -78,7 +79,7 @@ class NextResponseSerializer(serializers.Serializer[Any]):
 
 
 class SubmitSerializer(serializers.Serializer[Any]):
-    values = serializers.JSONField()
+    values = StrictJSONField()
     time_spent_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, required=False)
     client_started_at = serializers.DateTimeField(required=False)
     client_submitted_at = serializers.DateTimeField(required=False)

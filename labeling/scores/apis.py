@@ -8,12 +8,11 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import PAGE_PARAMS
+from core.api import MAX_INT64, PAGE_PARAMS, Pagination
 from core.errors import DomainError
 from labeling import access
 from labeling.access import get_campaign
@@ -44,8 +43,10 @@ def _campaign_param(request: Request) -> int | None:
     raw = request.query_params.get("campaign")
     if raw in (None, ""):
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # not "²", which isdigit() but int() refuses
         raise DomainError("campaign must be a campaign id", field="campaign")
+    if len(raw) > 19 or int(raw) > MAX_INT64:  # no campaign has it; SQL would overflow on it
+        raise Http404("no such campaign")
     return int(raw)
 
 
@@ -114,7 +115,7 @@ class LeaderboardApi(APIView):
     )
     def get(self, request: Request) -> Response:
         params = _board_params(request)
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(leaderboard(request.user, **params), request, self)
         assert page is not None
         response = paginator.get_paginated_response(LeaderboardRowSerializer(page, many=True).data)
@@ -138,7 +139,7 @@ class ModelExamplesApi(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         qs = model_examples(request.user, model_id=pk, campaign_id=_campaign_param(request))
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, self)
         assert page is not None
         return paginator.get_paginated_response(ExampleSerializer(page, many=True).data)

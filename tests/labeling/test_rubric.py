@@ -284,6 +284,8 @@ def _span(start: int, end: int, label: str = "toxic", **extra: Any) -> dict[str,
         (_span(10, 5), "outside the output"),
         (_span(5, 5), "outside the output"),  # an empty span marks nothing
         (_span(0, 3, "rude"), "unknown label"),
+        (_span(0, 3, ["toxic"]), "unknown label"),  # type: ignore[arg-type]
+        (_span(0, 3, {"toxic": 1}), "unknown label"),  # type: ignore[arg-type]
         (_span(*PARIS, text="London"), "does not match"),
         (_span(*PARIS, text="paris"), "does not match"),
         (_span(0.0, 3), "integers"),  # type: ignore[arg-type]

@@ -199,3 +199,123 @@ def test_export_of_another_users_campaign(world: dict[str, Any], client_as: Any)
     MembershipFactory.create(campaign=other, user=people["outsider"], role=Membership.Role.ADMIN)
     url = f"/api/campaigns/{campaign.pk}/export/datasheet/"
     assert client_as(people["outsider"]).get(url).status_code == 404
+
+
+@pytest.fixture
+def stored_surrogates(world: dict[str, Any]) -> dict[str, Any]:
+    """Strings with lone surrogates as they were stored before inputs were checked: JSON
+    columns keep them as \\u escapes (SQLite; PostgreSQL's jsonb refuses them)."""
+    campaign, item = world["campaign"], world["public"][0]
+    Annotation.objects.filter(item=item).update(
+        values=valid_values(rationale="x \udc00 y", harm="unsafe", hazard="hate")
+    )
+    Consensus.objects.filter(item=item).update(value="unsafe \ud800")
+    Item.objects.filter(pk=item.pk).update(provenance={"decoding": {"note": "\udfff"}})
+    rubric = campaign.rubric
+    rubric.schema["dimensions"][-1]["label"] = "Why \udc00"
+    rubric.save()
+    return world
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "hf", "label_studio"])
+def test_every_export_encodes_stored_lone_surrogates_as_replacement_characters(
+    stored_surrogates: dict[str, Any], client_as: Any, tmp_path: Path, fmt: str
+) -> None:
+    world = stored_surrogates
+    r = _get(client_as, world["people"]["admin"], world["campaign"], f"as={fmt}")
+    assert r.status_code == 200
+    if fmt in ("jsonl", "csv"):
+        text = b"".join(r.streaming_content).decode()  # strict: valid UTF-8 throughout
+    else:
+        _zip(r).extractall(tmp_path)
+        if fmt == "parquet":
+            table = pq.read_table(tmp_path / "annotations.parquet")
+            text = json.dumps(table.to_pylist(), ensure_ascii=False)
+        elif fmt == "hf":
+            from datasets import load_from_disk
+
+            dataset = load_from_disk(str(tmp_path / "dataset"))
+            text = json.dumps(dataset.to_list(), ensure_ascii=False)
+        else:
+            text = (tmp_path / "tasks.json").read_text() + (tmp_path / "config.xml").read_text()
+        text += (tmp_path / "DATASHEET.md").read_text()
+    assert "x \ufffd y" in text
+    assert "\udc00" not in text
+    if fmt != "label_studio":
+        assert "unsafe \ufffd" in text
+    if fmt == "label_studio":
+        assert "Why \ufffd" in text
+
+
+def test_datasheet_and_label_studio_config_with_stored_lone_surrogates(
+    stored_surrogates: dict[str, Any], client_as: Any
+) -> None:
+    campaign, admin = stored_surrogates["campaign"], stored_surrogates["people"]["admin"]
+    for url in (
+        f"/api/campaigns/{campaign.pk}/export/datasheet/",
+        f"/api/campaigns/{campaign.pk}/label-studio/config/",
+    ):
+        r = client_as(admin).get(url)
+        assert r.status_code == 200
+        r.content.decode()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "hf", "label_studio"])
+def test_a_campaign_without_annotations_exports_empty(
+    db: Any, client_as: Any, tmp_path: Path, fmt: str
+) -> None:
+    campaign = make_campaign()
+    admin = make_user()
+    MembershipFactory.create(campaign=campaign, user=admin, role=Membership.Role.ADMIN)
+    r = _get(client_as, admin, campaign, f"as={fmt}")
+    assert r.status_code == 200
+    if fmt == "hf":
+        from datasets import load_from_disk
+
+        _zip(r).extractall(tmp_path)
+        dataset = load_from_disk(str(tmp_path / "dataset"))
+        assert len(dataset) == 0
+        assert dataset.features["fluency"].dtype == "int64"
+        assert "consensus_harm" in dataset.column_names
+
+
+FORMULAS = ['=HYPERLINK("http://x")', "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+
+
+def test_csv_neutralizes_formulas_and_jsonl_parquet_keep_the_text(
+    world: dict[str, Any], client_as: Any, tmp_path: Path
+) -> None:
+    item = world["public"][0]
+    annotation = Annotation.objects.filter(item=item).first()
+    assert annotation is not None
+    rationale = "=cmd|' /C calc'!A0"
+    annotation.values = {**annotation.values, "rationale": rationale}
+    annotation.save()
+    Item.objects.filter(pk=item.pk).update(text="-1 is the answer", harm_probability=0.25)
+    admin, campaign = world["people"]["admin"], world["campaign"]
+    r = _get(client_as, admin, campaign, "as=csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(r.streaming_content).decode())))
+    row = next(x for x in rows if x["annotation_id"] == str(annotation.pk))
+    assert row["rationale"] == "'" + rationale
+    assert row["output"] == "'-1 is the answer"
+    assert row["harm_probability"] == "0.25"
+    r = _get(client_as, admin, campaign, "as=jsonl")
+    lines = [json.loads(x) for x in b"".join(r.streaming_content).decode().splitlines()]
+    line = next(x for x in lines if x["annotation_id"] == annotation.pk)
+    assert line["rationale"] == rationale and line["output"] == "-1 is the answer"
+    _zip(_get(client_as, admin, campaign, "as=parquet")).extractall(tmp_path)
+    table = pq.read_table(tmp_path / "annotations.parquet").to_pylist()
+    cell = next(x for x in table if x["annotation_id"] == annotation.pk)
+    assert cell["rationale"] == rationale and cell["output"] == "-1 is the answer"
+    sheet = client_as(admin).get(f"/api/campaigns/{campaign.pk}/export/datasheet/?as=csv")
+    assert "single quote" in sheet.content.decode()
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_csv_cell_quotes_every_formula_start(text: str) -> None:
+    from labeling.exports.formats import csv_cell
+
+    assert csv_cell(text) == "'" + text
+    assert csv_cell(-1.5) == -1.5
+    assert csv_cell("safe") == "safe"
+    assert csv_cell(["=x"]) == '["=x"]'

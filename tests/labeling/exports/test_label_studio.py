@@ -327,3 +327,145 @@ def test_ranker_and_pairwise_in_both_shapes(db: Any) -> None:
         )
         assert problems == {}
         assert values == {"preference": "right", "ranking": ["b", "a"]}
+
+
+def _region(name: str, kind: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"from_name": name, "to_name": "output", "type": kind, "value": value}
+
+
+def _good_task(world: dict[str, Any]) -> dict[str, Any]:
+    """One valid task for the unlabeled item, to be broken one field at a time."""
+    result = [
+        _region("harm", "choices", {"choices": ["safe"]}),
+        _region("bias", "choices", {"choices": ["none"]}),
+        _region("truthfulness", "choices", {"choices": ["truthful"]}),
+        _region("informative", "choices", {"choices": ["yes"]}),
+        _region("fluency", "rating", {"rating": 4}),
+    ]
+    annotation = {"completed_by": world["annotators"][0].pk, "lead_time": 3.5, "result": result}
+    return {"data": {"item_id": world["items"][2].pk}, "annotations": [annotation]}
+
+
+def _set(task: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    node: Any = task
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return task
+
+
+_ANN = ["annotations", 0]
+_BAD_TASKS = [
+    (["data"], "[1, 2]", "tasks[0].data.item_id"),
+    (["data"], {"item_id": 2**63}, "tasks[0].data.item_id"),
+    (["data"], {"item_id": True}, "tasks[0].data.item_id"),
+    (["annotations"], 5, "tasks[0].annotations"),
+    ([*_ANN, "completed_by"], [1], "tasks[0].annotations[0].completed_by"),
+    ([*_ANN, "completed_by"], {"email": ["a"]}, "tasks[0].annotations[0].completed_by"),
+    ([*_ANN, "completed_by"], 2**64, "tasks[0].annotations[0].completed_by"),
+    ([*_ANN, "result", 0, "from_name"], ["harm"], "tasks[0].annotations[0].result[0]"),
+    ([*_ANN, "result", 4, "value"], {"rating": [4]}, "tasks[0].annotations[0].result[4]"),
+    ([*_ANN, "result", 4, "value"], {"rating": "4"}, "tasks[0].annotations[0].result[4]"),
+    ([*_ANN, "result", 4, "value"], {"rating": 1e300}, "tasks[0].annotations[0].values.fluency"),
+    ([*_ANN, "lead_time"], 1e300, "tasks[0].annotations[0].lead_time"),
+    ([*_ANN, "lead_time"], -1, "tasks[0].annotations[0].lead_time"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "field"), _BAD_TASKS)
+def test_import_of_a_malformed_task_is_a_400_naming_it(
+    world: dict[str, Any], client_as: Any, path: list[Any], value: Any, field: str
+) -> None:
+    task = _set(_good_task(world), path, value)
+    url = f"/api/campaigns/{world['campaign'].pk}/label-studio/import/"
+    before = Annotation.objects.count()
+    r = client_as(world["admin"]).post(url, {"tasks": [task]}, format="json")
+    assert r.status_code == 400, r.content
+    assert field in r.json()["errors"], r.json()
+    assert Annotation.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("region", "field"),
+    [
+        (_region("rationale", "textarea", {"text": [1, 2]}), "result[5]"),
+        (_region("rationale", "textarea", {"text": {"a": 1}}), "result[5]"),
+        (_region("harmful_spans", "labels", {"start": 0, "end": 3, "labels": 5}), "result[5]"),
+        (
+            _region("harmful_spans", "labels", {"start": 0, "end": 3, "labels": [["toxic"]]}),
+            "values.harmful_spans",
+        ),
+    ],
+)
+def test_import_of_malformed_text_and_span_regions(
+    world: dict[str, Any], client_as: Any, region: dict[str, Any], field: str
+) -> None:
+    task = _good_task(world)
+    task["annotations"][0]["result"].append(region)
+    url = f"/api/campaigns/{world['campaign'].pk}/label-studio/import/"
+    r = client_as(world["admin"]).post(url, {"tasks": [task]}, format="json")
+    assert r.status_code == 400, r.content
+    assert f"tasks[0].annotations[0].{field}" in r.json()["errors"], r.json()
+    assert not Annotation.objects.filter(item=world["items"][2]).exists()
+
+
+def _upload(text: str) -> io.BytesIO:
+    upload = io.BytesIO(text.encode("utf-8", "surrogatepass"))
+    upload.name = "export.json"
+    return upload
+
+
+@pytest.mark.parametrize(
+    ("replace", "field"),
+    [
+        (("3.5", "Infinity"), "tasks[0].annotations[0].lead_time"),
+        (("3.5", "NaN"), "tasks[0].annotations[0].lead_time"),
+        (('"safe"', '"\\udc00"'), "tasks[0].annotations[0].result[0].value.choices[0]"),
+    ],
+)
+def test_import_of_a_file_parses_it_strictly(
+    world: dict[str, Any], client_as: Any, replace: tuple[str, str], field: str
+) -> None:
+    text = json.dumps([_good_task(world)]).replace(*replace, 1)
+    url = f"/api/campaigns/{world['campaign'].pk}/label-studio/import/"
+    r = client_as(world["admin"]).post(url, {"file": _upload(text)}, format="multipart")
+    assert r.status_code == 400, r.content
+    assert list(r.json()["errors"]) == [field]
+    assert not Annotation.objects.filter(item=world["items"][2]).exists()
+
+
+def test_import_of_a_file_that_is_not_utf8_or_too_deep(
+    world: dict[str, Any], client_as: Any
+) -> None:
+    url = f"/api/campaigns/{world['campaign'].pk}/label-studio/import/"
+    for data in (b"\xff\xfe[", ("[" * 50_000 + "]" * 50_000).encode()):
+        upload = io.BytesIO(data)
+        upload.name = "export.json"
+        r = client_as(world["admin"]).post(url, {"file": upload}, format="multipart")
+        assert r.status_code == 400, r.content
+        assert list(r.json()["errors"]) == ["file"]
+
+
+def test_import_with_a_lone_surrogate_inline_or_as_a_form_field(
+    world: dict[str, Any], client_as: Any
+) -> None:
+    task = _good_task(world)
+    task["annotations"][0]["result"].append(_region("rationale", "textarea", {"text": ["x"]}))
+    body = json.dumps({"tasks": [task]}).replace('["x"]', '["x \\udc00"]')
+    url = f"/api/campaigns/{world['campaign'].pk}/label-studio/import/"
+    where = "tasks[0].annotations[0].result[5].value.text[0]"
+    r = client_as(world["admin"]).post(url, body, content_type="application/json")
+    assert r.status_code == 400
+    assert list(r.json()["errors"]) == [where]
+    form = {"tasks": json.dumps([task]).replace('["x"]', '["x \\udc00"]')}
+    r = client_as(world["admin"]).post(url, form, format="multipart")
+    assert r.status_code == 400
+    assert list(r.json()["errors"]) == [where]
+    assert not Annotation.objects.filter(item=world["items"][2]).exists()
+
+
+def test_the_good_task_imports(world: dict[str, Any], client_as: Any) -> None:
+    url = f"/api/campaigns/{world['campaign'].pk}/label-studio/import/"
+    r = client_as(world["admin"]).post(url, {"tasks": [_good_task(world)]}, format="json")
+    assert r.status_code == 201, r.content
+    assert Annotation.objects.get(item=world["items"][2]).time_spent_ms == 3500

@@ -222,3 +222,33 @@ def test_resume_clears_a_pause(campaign: Campaign, people: dict[str, Any], clien
     assert response.status_code == 200 and response.json()["paused_at"] is None
     missing = api.post(f"/api/campaigns/{campaign.pk}/members/999999/resume/")
     assert missing.status_code == 404
+
+
+@pytest.mark.django_db
+def test_review_pages_show_stored_lone_surrogates_as_replacement_characters(
+    campaign: Campaign, people: dict[str, Any], client_as: Any
+) -> None:
+    # As stored before inputs were checked: SQLite keeps them in JSON columns as \u escapes.
+    item = make_item(campaign=campaign, prompt__campaign=campaign, gold_values={"x": "\udfff"})
+    for rationale in ("x \udc00 y", "fine"):
+        submitted(item, member(campaign), valid_values(rationale=rationale))
+    consensus_vote_item(item=item, campaign=campaign)
+    Consensus.objects.filter(item=item, dimension="harm").update(value="safe\ud800")
+    Adjudication.objects.create(
+        campaign=campaign,
+        item=item,
+        dimension="bias",
+        value="none\udc01",
+        fitted="\udc02",
+        note="ok",
+        adjudicated_at=timezone.now(),
+    )
+    api = client_as(people["admin"])
+    r = api.get(f"/api/campaigns/{campaign.pk}/review/{item.pk}/")
+    assert r.status_code == 200
+    body = r.content.decode()  # valid UTF-8
+    assert "x \ufffd y" in json.loads(body)["annotations"][0]["values"]["rationale"]
+    assert json.loads(body)["gold_values"] == {"x": "\ufffd"}
+    r = api.get(f"/api/campaigns/{campaign.pk}/review/?dimension=harm&include_resolved=true")
+    assert r.status_code == 200
+    assert [row["value"] for row in r.json()["results"]] == ["safe\ufffd"]
