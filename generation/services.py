@@ -210,7 +210,10 @@ def generation_job_run(job_id: int) -> None:
         return
     try:
         backend = load_backend(
-            job.model.backend, job.model.path, batch_size=settings.ASSAY_GENERATION_BATCH_SIZE
+            job.model.backend,
+            job.model.path,
+            batch_size=settings.ASSAY_GENERATION_BATCH_SIZE,
+            threads=settings.ASSAY_TORCH_THREADS,
         )
     except ModelLoadError as exc:
         _finish(job, token, GenerationJob.Status.FAILED, f"model failed to load: {exc}")
