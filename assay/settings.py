@@ -206,7 +206,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # A running generation job whose heartbeat is older than this is considered dead (its worker
 # was killed) and may be restarted.
 ASSAY_JOB_STALE_SECONDS = env_int("ASSAY_JOB_STALE_SECONDS", 120)
-ASSAY_GENERATION_BATCH_SIZE = env_int("ASSAY_GENERATION_BATCH_SIZE", 8)
+ASSAY_GENERATION_BATCH_SIZE = env_int("ASSAY_GENERATION_BATCH_SIZE", 8, minimum=1)
+# Outputs per chunk task: a job is split into chunks so several `gpu` workers share it and
+# other `gpu` tasks (training) run between chunks.
+ASSAY_GENERATION_CHUNK_SIZE = env_int("ASSAY_GENERATION_CHUNK_SIZE", 32, minimum=1)
 # Worker processes on this machine (`make run` starts two: `gpu` and `default`) and torch /
 # OpenMP threads in each: by default the cores shared out, so workers do not oversubscribe them.
 ASSAY_WORKER_PROCESSES = env_int("ASSAY_WORKER_PROCESSES", 2, minimum=1)

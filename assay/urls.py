@@ -56,6 +56,7 @@ api = [
     path("models/<int:pk>/examples/", scores.ModelExamplesApi.as_view()),
     path("jobs/<int:pk>/", gen.JobDetailApi.as_view()),
     path("jobs/<int:pk>/restart/", gen.JobRestartApi.as_view()),
+    path("jobs/<int:pk>/cancel/", gen.JobCancelApi.as_view()),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

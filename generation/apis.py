@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from generation import serializers as s
 from generation.models import CandidateModel, GenerationJob
-from generation.services import generation_job_start
+from generation.services import generation_job_cancel, generation_job_start
 from labeling import access
 from labeling.access import get_campaign
 from labeling.models import Campaign
@@ -93,3 +93,15 @@ class JobRestartApi(APIView):
             campaign=campaign, model=job.model, params=job.params, force=ser.validated_data["force"]
         )
         return Response(s.GenerationJobSerializer(job).data)
+
+
+class JobCancelApi(APIView):
+    @extend_schema(
+        request=None,
+        responses=s.GenerationJobSerializer,
+        description="Stop the job: queued chunks never run, running ones stop at their next "
+        "batch. Stored outputs stay; a restart generates only the rest. 409 once it succeeded.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        job = _job_for(request, pk, (access.ADMIN,))
+        return Response(s.GenerationJobSerializer(generation_job_cancel(job=job)).data)

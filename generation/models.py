@@ -57,7 +57,9 @@ class GenerationJob(models.Model):
     items_per_s = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
     run_token = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0, help_text="How many times it was started")
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -79,3 +81,45 @@ class GenerationJob(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.pk}: {self.model} on {self.campaign}"
+
+
+class GenerationChunk(models.Model):
+    """A slice of a job's missing outputs: one `gpu` task, so several workers share a job and
+    other tasks interleave between chunks. Planned afresh each time the job is (re)started."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    job = models.ForeignKey(GenerationJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    pairs = models.JSONField(help_text="[[prompt_id, sample_index], ...] to generate")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField()
+    done = models.PositiveIntegerField(default=0, help_text="Pairs stored, by any run")
+    generated = models.PositiveIntegerField(default=0, help_text="Outputs this chunk wrote")
+    tokens = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    run_token = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="chunk_unique_index"),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed", "cancelled"]),
+                name="chunk_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(done__lte=models.F("total")), name="chunk_done_le_total"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of job {self.job_id}"

@@ -59,6 +59,9 @@ class JobRestartSerializer(serializers.Serializer[Any]):
 class GenerationJobSerializer(serializers.ModelSerializer[GenerationJob]):
     model_name = serializers.CharField(source="model.name", read_only=True)
     progress = serializers.SerializerMethodField()
+    eta_s = serializers.SerializerMethodField(
+        help_text="Seconds left at the job's rate over all its chunks; null when not running"
+    )
 
     class Meta:
         model = GenerationJob
@@ -73,6 +76,9 @@ class GenerationJobSerializer(serializers.ModelSerializer[GenerationJob]):
             "done",
             "total",
             "progress",
+            "eta_s",
+            "chunks_total",
+            "chunks_done",
             "device",
             "dtype",
             "tokens_per_s",
@@ -88,3 +94,8 @@ class GenerationJobSerializer(serializers.ModelSerializer[GenerationJob]):
 
     def get_progress(self, obj: GenerationJob) -> float:
         return obj.done / obj.total if obj.total else 0.0
+
+    def get_eta_s(self, obj: GenerationJob) -> float | None:
+        if obj.status != GenerationJob.Status.RUNNING or not obj.items_per_s:
+            return None
+        return max(obj.total - obj.done, 0) / obj.items_per_s

@@ -226,6 +226,7 @@ CASES = [
     Case("model-examples", "get", "models/<int:pk>/examples/", EVERYONE_200),
     Case("job-detail", "get", "jobs/<int:pk>/", READERS_200),
     Case("job-restart", "post", "jobs/<int:pk>/restart/", ADMIN_ONLY_200),
+    Case("job-cancel", "post", "jobs/<int:pk>/cancel/", ADMIN_ONLY_200),
     # Quality control: campaign admins only.
     Case("quality", "get", "campaigns/<int:pk>/quality/", ADMIN_ONLY_200),
     Case(
