@@ -52,6 +52,7 @@ api = [
     path("assignments/<int:pk>/skip/", queue.SkipApi.as_view(), name="assignment-skip"),
     path("models/", gen.CandidateModelListApi.as_view()),
     path("models/<int:pk>/", gen.CandidateModelDetailApi.as_view()),
+    path("models/<int:pk>/test-connection/", gen.ModelTestConnectionApi.as_view()),
     path("models/<int:pk>/scores/", scores.ModelScoresApi.as_view()),
     path("models/<int:pk>/examples/", scores.ModelExamplesApi.as_view()),
     path("jobs/<int:pk>/", gen.JobDetailApi.as_view()),

@@ -9,7 +9,12 @@ from labeling.models import Campaign
 class CandidateModel(models.Model):
     class Backend(models.TextChoices):
         TRANSFORMERS = "transformers"
+        OPENAI = "openai"  # any OpenAI-compatible HTTP server (vLLM, TGI, llama.cpp, APIs)
         IMPORTED = "imported"  # outputs brought from elsewhere; nothing to run
+
+    class Endpoint(models.TextChoices):
+        CHAT = "chat"  # /v1/chat/completions
+        COMPLETIONS = "completions"  # /v1/completions, for base models
 
     name = models.CharField(max_length=200, unique=True)
     backend = models.CharField(max_length=32, choices=Backend.choices)
@@ -17,18 +22,45 @@ class CandidateModel(models.Model):
         max_length=1000, blank=True, help_text="Local folder, or a .gguf file, on the worker"
     )
     revision = models.CharField(
-        max_length=128, blank=True, help_text="Commit or content hash; filled in on first load"
+        max_length=128,
+        blank=True,
+        help_text="Commit or content hash, filled in on first load; for an HTTP model, the "
+        "revision the admin declares (the server cannot prove it)",
     )
     default_decoding = models.JSONField(default=dict, blank=True)
+    # OpenAI-compatible servers. The API key is never stored: only the name of the worker's
+    # environment variable that holds it.
+    base_url = models.CharField(max_length=500, blank=True, help_text="e.g. http://host:8000/v1")
+    api_model = models.CharField(max_length=200, blank=True, help_text="The server's model name")
+    endpoint = models.CharField(
+        max_length=16, choices=Endpoint.choices, default=Endpoint.CHAT, blank=True
+    )
+    api_key_env = models.CharField(
+        max_length=100, blank=True, help_text="Name of the environment variable with the key"
+    )
+    max_concurrency = models.PositiveSmallIntegerField(default=4)
+    requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    tokens_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    timeout_s = models.FloatField(default=60.0)
+    max_retries = models.PositiveSmallIntegerField(default=5)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(backend__in=["transformers", "imported"]), name="model_backend_valid"
+                condition=Q(backend__in=["transformers", "openai", "imported"]),
+                name="model_backend_valid",
             ),
             models.CheckConstraint(
-                condition=Q(backend="imported") | ~Q(path=""), name="model_path_for_backend"
+                condition=~Q(backend="transformers") | ~Q(path=""), name="model_path_for_backend"
+            ),
+            models.CheckConstraint(
+                condition=~Q(backend="openai") | (~Q(base_url="") & ~Q(api_model="")),
+                name="model_url_for_http",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_concurrency__gte=1) & Q(timeout_s__gt=0),
+                name="model_http_limits_valid",
             ),
         ]
 

@@ -49,6 +49,12 @@ def _backend_for(model: CandidateModel) -> Backend:
 
 
 def _load_backend_for(model: CandidateModel) -> Backend:
+    if model.backend == CandidateModel.Backend.OPENAI:
+        from generation.backends.openai_http import OpenAIBackend
+
+        http = OpenAIBackend.from_model(model, batch_size=settings.ASSAY_GENERATION_BATCH_SIZE)
+        http.check_key()
+        return http
     return _load_backend(
         model.backend,
         model.path,

@@ -290,3 +290,12 @@ def generation_job_run(job_id: int) -> None:
 
     for chunk_id in generation_job_plan(job_id, enqueue=False):
         generation_chunk_run(chunk_id)
+
+
+def model_test_connection(*, model: CandidateModel) -> dict[str, Any]:
+    """One tiny request to an HTTP model's server: {ok, detail, server_model, latency_ms}."""
+    from generation.backends.openai_http import OpenAIBackend
+
+    if model.backend != CandidateModel.Backend.OPENAI:
+        raise DomainError("only OpenAI-compatible models have a connection to test", field="model")
+    return OpenAIBackend.from_model(model, batch_size=1).test_connection()
