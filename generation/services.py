@@ -1,32 +1,31 @@
-"""Generation jobs: start, run (on a `gpu` worker), restart after a kill, fail clearly."""
+"""Generation jobs: start, plan into chunks, cancel, restart after a kill.
+
+The chunks run on `gpu` workers (generation/runner.py). Starting a job queues one planning
+task; the plan lists the outputs still missing and splits them into chunks, each its own task.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import time
-import traceback
-import uuid
 from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F
 from django.utils import timezone
 
 from core.errors import DomainError
-from generation.backends import DecodingParams, GeneratedOutput, ModelLoadError, load_backend
-from generation.models import CandidateModel, GenerationJob
+from generation.backends import DecodingParams
+from generation.models import CandidateModel, GenerationChunk, GenerationJob
 from labeling.campaigns.selectors import campaign_prompt_texts
 from labeling.campaigns.services import (
-    NewItem,
     campaign_generation_finished,
     campaign_generation_started,
     existing_samples,
-    items_create,
 )
 from labeling.models import Campaign
 
@@ -72,10 +71,44 @@ def params_hash(params: DecodingParams) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def output_key(
+    *, model: CandidateModel, prompt_text: str, params: DecodingParams, sample_index: int
+) -> str:
+    """The idempotency key of one output: model configuration, prompt, decoding, sample.
+
+    The database enforces the same identity (an item is unique per prompt, model row, params
+    hash and sample index), so an output is stored once whatever retries, crashes or duplicate
+    workers do; the key travels in the provenance (and as an HTTP Idempotency-Key) so the
+    identity can be checked outside the database too.
+    """
+    config = {
+        "model_id": model.pk,
+        "backend": model.backend,
+        "path": model.path,
+        "base_url": getattr(model, "base_url", ""),
+        "api_model": getattr(model, "api_model", ""),
+        "prompt_sha256": hashlib.sha256(prompt_text.encode()).hexdigest(),
+        "decoding": params.as_dict(),
+        "sample_index": sample_index,
+    }
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _enqueue(job_id: int) -> None:
     from generation.tasks import run_generation_job
 
     transaction.on_commit(lambda: run_generation_job.delay(job_id))
+
+
+def _enqueue_chunks(chunk_ids: list[int]) -> None:
+    from generation.tasks import run_generation_chunk
+
+    def send() -> None:
+        for chunk_id in chunk_ids:
+            run_generation_chunk.delay(chunk_id)
+
+    transaction.on_commit(send)
 
 
 def _is_live(job: GenerationJob) -> bool:
@@ -94,7 +127,7 @@ def generation_job_start(
     Starting the same configuration again resumes it: outputs already stored are kept and only
     the missing ones are generated. A run that still looks alive (recent heartbeat) is left
     alone unless `force`: an admin who knows its worker died takes the job over, and the old
-    run, should it still be alive, stops at its next batch.
+    chunks, should they still run, stop at their next batch (the new plan replaces them).
     """
     if model.backend == CandidateModel.Backend.IMPORTED:
         raise DomainError("this model's outputs are imported; it cannot generate", field="model")
@@ -108,7 +141,7 @@ def generation_job_start(
         campaign=campaign,
         model=model,
         params_hash=digest,
-        defaults={"params": decoding.as_dict()},
+        defaults={"params": decoding.as_dict(), "attempts": 1},
     )
     if not created:
         if _is_live(job) and not force:
@@ -121,150 +154,148 @@ def generation_job_start(
         job.error = ""
         job.run_token = ""
         job.heartbeat_at = None
-        job.save(update_fields=["status", "error", "run_token", "heartbeat_at"])
+        job.attempts += 1
+        job.save(update_fields=["status", "error", "run_token", "heartbeat_at", "attempts"])
     if campaign.status == Campaign.Status.DRAFT:
         campaign_generation_started(campaign_id=campaign.pk)
     _enqueue(job.pk)
     return job
 
 
-def _claim(job_id: int) -> str | None:
-    """Atomically take the job for this run; None if another live run holds it."""
-    token = uuid.uuid4().hex
-    stale = timezone.now() - timedelta(seconds=settings.ASSAY_JOB_STALE_SECONDS)
-    claimed = (
-        GenerationJob.objects.filter(pk=job_id)
-        .filter(
-            ~Q(status=GenerationJob.Status.RUNNING)
-            | Q(heartbeat_at__isnull=True)
-            | Q(heartbeat_at__lt=stale)
-        )
-        .exclude(status__in=[GenerationJob.Status.SUCCEEDED, GenerationJob.Status.CANCELLED])
-        .update(
-            status=GenerationJob.Status.RUNNING,
-            run_token=token,
-            heartbeat_at=timezone.now(),
-            started_at=timezone.now(),
-            finished_at=None,
-            error="",
-        )
+def _missing_pairs(job: GenerationJob, params: DecodingParams) -> tuple[int, list[list[int]]]:
+    """(total outputs, [prompt_id, sample_index] pairs not stored yet), sample-major."""
+    prompt_ids = [pid for pid, _ in campaign_prompt_texts(job.campaign)]
+    stored = existing_samples(
+        campaign=job.campaign, model_id=job.model_id, params_hash=job.params_hash
     )
-    return token if claimed else None
-
-
-def _still_ours(job_id: int, token: str, **updates: Any) -> bool:
-    updates.setdefault("heartbeat_at", timezone.now())
-    return bool(GenerationJob.objects.filter(pk=job_id, run_token=token).update(**updates))
-
-
-def _to_new_items(
-    outputs: list[GeneratedOutput], prompt_ids: list[int], job: GenerationJob
-) -> list[NewItem]:
-    return [
-        NewItem(
-            prompt_id=prompt_ids[o.prompt_index],
-            sample_index=o.sample_index,
-            text=o.text,
-            prompt_tokens=o.prompt_tokens,
-            output_tokens=o.output_tokens,
-            finish_reason=o.finish_reason,
-            latency_ms=o.latency_ms,
-            provenance={**o.provenance, "job_id": job.pk, "model_name": job.model.name},
-        )
-        for o in outputs
+    missing = [
+        [pid, sample]
+        for sample in range(params.samples_per_prompt)
+        for pid in prompt_ids
+        if (pid, sample) not in stored
     ]
+    return len(prompt_ids) * params.samples_per_prompt, missing
 
 
 @transaction.atomic
-def _finish(job: GenerationJob, token: str, status: str, error: str = "") -> None:
-    """Record the outcome, and open the campaign for labeling once its last job succeeds.
+def generation_job_plan(job_id: int, *, enqueue: bool = True) -> list[int]:
+    """Split a queued job's missing outputs into chunks; returns the chunks' ids.
 
-    One transaction: nobody sees the job succeeded while its campaign still says generating
-    (a worker killed between the two writes would otherwise leave it so).
+    Taking the job from queued to running is the claim: a second delivery of the planning
+    task finds it running and does nothing. Chunks of an earlier plan are replaced, so a run
+    still holding one of them stops at its next batch.
     """
-    ours = _still_ours(job.pk, token, status=status, error=error, finished_at=timezone.now())
-    if ours and status == GenerationJob.Status.SUCCEEDED:
-        unfinished = GenerationJob.objects.filter(campaign_id=job.campaign_id).exclude(
-            status=GenerationJob.Status.SUCCEEDED
+    now = timezone.now()
+    taken = GenerationJob.objects.filter(pk=job_id, status=GenerationJob.Status.QUEUED).update(
+        status=GenerationJob.Status.RUNNING,
+        heartbeat_at=now,
+        started_at=now,
+        finished_at=None,
+        error="",
+        tokens_per_s=None,
+        items_per_s=None,
+    )
+    if not taken:
+        log.info("job %s is not queued (planned already, cancelled or gone)", job_id)
+        return []
+    job = GenerationJob.objects.select_related("campaign", "model").get(pk=job_id)
+    total, missing = _missing_pairs(job, DecodingParams(**job.params))
+    job.chunks.all().delete()
+    size = settings.ASSAY_GENERATION_CHUNK_SIZE
+    chunks = GenerationChunk.objects.bulk_create(
+        GenerationChunk(
+            job=job,
+            index=n,
+            pairs=missing[start : start + size],
+            total=len(missing[start : start + size]),
         )
-        if not unfinished.exists():
-            campaign_generation_finished(campaign_id=job.campaign_id)
+        for n, start in enumerate(range(0, len(missing), size))
+    )
+    GenerationJob.objects.filter(pk=job_id).update(
+        total=total, done=total - len(missing), chunks_total=len(chunks), chunks_done=0
+    )
+    if not chunks:
+        job_finish(job_id, GenerationJob.Status.SUCCEEDED)
+        return []
+    ids = [c.pk for c in chunks]
+    if enqueue:
+        _enqueue_chunks(ids)
+    return ids
+
+
+def _close_campaign_generation(campaign_id: int) -> None:
+    # Cancelled jobs were stopped on purpose: what they stored can be labeled.
+    unfinished = GenerationJob.objects.filter(campaign_id=campaign_id).exclude(
+        status__in=[GenerationJob.Status.SUCCEEDED, GenerationJob.Status.CANCELLED]
+    )
+    if not unfinished.exists():
+        campaign_generation_finished(campaign_id=campaign_id)
+
+
+@transaction.atomic
+def job_finish(job_id: int, status: str, error: str = "") -> bool:
+    """Record a running job's outcome; a success (or the last job) opens the campaign.
+
+    One transaction: nobody sees the job succeeded while its campaign still says generating.
+    """
+    job = GenerationJob.objects.select_for_update().get(pk=job_id)
+    if job.status != GenerationJob.Status.RUNNING:
+        return False
+    job.status, job.error, job.finished_at = status, error, timezone.now()
+    job.save(update_fields=["status", "error", "finished_at"])
+    if status != GenerationJob.Status.SUCCEEDED:
+        GenerationChunk.objects.filter(
+            job_id=job_id,
+            status__in=[GenerationChunk.Status.QUEUED, GenerationChunk.Status.RUNNING],
+        ).update(status=GenerationChunk.Status.CANCELLED, finished_at=timezone.now())
+    else:
+        _close_campaign_generation(job.campaign_id)
+    return True
+
+
+@transaction.atomic
+def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
+    """Stop a job: queued chunks never run, running ones stop at their next batch.
+
+    What was stored stays; starting the job again generates only the rest.
+    """
+    locked = GenerationJob.objects.select_for_update().get(pk=job.pk)
+    if locked.status == GenerationJob.Status.SUCCEEDED:
+        raise DomainError("this job has finished", code="job_finished", status_code=409)
+    if locked.status != GenerationJob.Status.CANCELLED:
+        locked.status, locked.finished_at = GenerationJob.Status.CANCELLED, timezone.now()
+        locked.save(update_fields=["status", "finished_at"])
+        GenerationChunk.objects.filter(
+            job=locked,
+            status__in=[GenerationChunk.Status.QUEUED, GenerationChunk.Status.RUNNING],
+        ).update(status=GenerationChunk.Status.CANCELLED, finished_at=timezone.now())
+        _close_campaign_generation(locked.campaign_id)
+    return GenerationJob.objects.select_related("model").get(pk=job.pk)
+
+
+def chunk_finished(job_id: int) -> None:
+    """Count a succeeded chunk; the last one finishes the job (the job row is locked)."""
+    with transaction.atomic():
+        job = GenerationJob.objects.select_for_update().get(pk=job_id)
+        GenerationJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1)
+        pending = job.chunks.exclude(status=GenerationChunk.Status.SUCCEEDED).exists()
+        if job.status == GenerationJob.Status.RUNNING and not pending:
+            job_finish(job_id, GenerationJob.Status.SUCCEEDED)
 
 
 def generation_job_run(job_id: int) -> None:
-    """Generate every missing output of the job, writing items batch by batch."""
-    token = _claim(job_id)
-    if token is None:
-        log.info("job %s is taken by a live run or already finished; nothing to do", job_id)
-        return
-    job = GenerationJob.objects.select_related("campaign", "model").get(pk=job_id)
-    params = DecodingParams(**job.params)
-    prompts = campaign_prompt_texts(job.campaign)
-    total = len(prompts) * params.samples_per_prompt
-    done_pairs = existing_samples(
-        campaign=job.campaign, model_id=job.model_id, params_hash=job.params_hash
-    )
-    _still_ours(job.pk, token, total=total, done=len(done_pairs), attempts=job.attempts + 1)
-    if len(done_pairs) >= total:
-        _finish(job, token, GenerationJob.Status.SUCCEEDED)
-        return
-    try:
-        backend = load_backend(
-            job.model.backend, job.model.path, batch_size=settings.ASSAY_GENERATION_BATCH_SIZE
-        )
-    except ModelLoadError as exc:
-        _finish(job, token, GenerationJob.Status.FAILED, f"model failed to load: {exc}")
-        return
-    if job.model.revision != backend.revision:
-        CandidateModel.objects.filter(pk=job.model_id).update(revision=backend.revision)
-    _still_ours(job.pk, token, device=backend.device, dtype=backend.dtype)
-    try:
-        _generate_missing(job, token, backend, params, prompts, done_pairs)
-    except _Superseded:
-        log.warning("job %s was taken over by another run; stopping this one", job_id)
-        return
-    except Exception as exc:
-        log.exception("generation job %s failed", job_id)
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        _finish(job, token, GenerationJob.Status.FAILED, detail)
-        return
-    _finish(job, token, GenerationJob.Status.SUCCEEDED)
+    """Plan a queued job and run all its chunks in this process (tests and scripts; workers
+    run each chunk as its own task)."""
+    from generation.runner import generation_chunk_run
+
+    for chunk_id in generation_job_plan(job_id, enqueue=False):
+        generation_chunk_run(chunk_id)
 
 
-class _Superseded(Exception):
-    pass
+def model_test_connection(*, model: CandidateModel) -> dict[str, Any]:
+    """One tiny request to an HTTP model's server: {ok, detail, server_model, latency_ms}."""
+    from generation.backends.openai_http import OpenAIBackend
 
-
-def _generate_missing(
-    job: GenerationJob,
-    token: str,
-    backend: Any,
-    params: DecodingParams,
-    prompts: list[tuple[int, str]],
-    done_pairs: set[tuple[int, int]],
-) -> None:
-    done = initial = len(done_pairs)
-    started, tokens = time.monotonic(), 0
-    for sample_index in range(params.samples_per_prompt):
-        todo = [(pid, text) for pid, text in prompts if (pid, sample_index) not in done_pairs]
-        if not todo:
-            continue
-        prompt_ids = [pid for pid, _ in todo]
-        for batch in backend.generate([t for _, t in todo], params, sample_index=sample_index):
-            done += items_create(
-                campaign=job.campaign,
-                model_id=job.model_id,
-                params_hash=job.params_hash,
-                new_items=_to_new_items(batch, prompt_ids, job),
-                job_id=job.pk,
-            )
-            tokens += sum(o.output_tokens for o in batch)
-            elapsed = max(time.monotonic() - started, 1e-6)
-            if not _still_ours(
-                job.pk,
-                token,
-                done=done,
-                tokens_per_s=tokens / elapsed,
-                items_per_s=(done - initial) / elapsed,
-            ):
-                raise _Superseded()
+    if model.backend != CandidateModel.Backend.OPENAI:
+        raise DomainError("only OpenAI-compatible models have a connection to test", field="model")
+    return OpenAIBackend.from_model(model, batch_size=1).test_connection()

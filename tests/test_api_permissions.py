@@ -224,10 +224,17 @@ CASES = [
         lambda w: {"name": "brought-outputs", "backend": "imported"},
     ),
     Case("model-detail", "get", "models/<int:pk>/", EVERYONE_200),
+    Case(
+        "model-test-connection",
+        "post",
+        "models/<int:pk>/test-connection/",
+        _roles(403, 403, 403, 403, 400),  # staff: past the check, but not an HTTP model
+    ),
     Case("model-scores", "get", "models/<int:pk>/scores/", EVERYONE_200),
     Case("model-examples", "get", "models/<int:pk>/examples/", EVERYONE_200),
     Case("job-detail", "get", "jobs/<int:pk>/", READERS_200),
     Case("job-restart", "post", "jobs/<int:pk>/restart/", ADMIN_ONLY_200),
+    Case("job-cancel", "post", "jobs/<int:pk>/cancel/", ADMIN_ONLY_200),
     # Quality control: campaign admins only.
     Case("quality", "get", "campaigns/<int:pk>/quality/", ADMIN_ONLY_200),
     Case(

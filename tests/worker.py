@@ -35,16 +35,30 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def celery_worker(log_path: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
-    """A worker on both queues, in its own process group so a test can kill it outright."""
-    _purge_filesystem_broker()
+def celery_worker(
+    log_path: Path,
+    *,
+    queues: str = "gpu,default",
+    purge: bool = True,
+    env: dict[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker (both queues unless told), in its own process group so a test can kill it.
+
+    A second worker started beside a running one passes purge=False: purging the filesystem
+    broker would drop messages the first one has yet to take.
+    """
+    if purge:
+        _purge_filesystem_broker()
+    name = queues.replace(",", "-")
     cmd = [
         str(Path(sys.executable).parent / "celery"),
         "-A",
         "assay",
         "worker",
         "-Q",
-        "gpu,default",
+        queues,
+        "-n",
+        f"{name}-{os.getpid()}@%h",
         "-c",
         "1",
         "-P",
@@ -59,7 +73,7 @@ def celery_worker(log_path: Path, **env: str) -> Iterator[subprocess.Popen[bytes
         proc = subprocess.Popen(
             cmd,
             cwd=ROOT,
-            env=worker_env(**env),
+            env=worker_env(**(env or {})),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -137,6 +137,12 @@ class TransformerClassifier:
     def _load_pretrained(self, path: str) -> None:
         from transformers import AutoModel, AutoTokenizer
 
+        from core.threads import configured_torch_threads, set_torch_threads
+
+        # Before work: this worker's share of the cores, not one thread per core (core/threads).
+        if threads := configured_torch_threads():
+            set_torch_threads(threads)
+
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         encoder = AutoModel.from_pretrained(path)
         self.model = _build_model(encoder, len(self.classes), self.params["dropout"])

@@ -15,6 +15,7 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from core.threads import set_torch_threads
 from generation.backends.base import DecodingParams, GeneratedOutput, ModelLoadError
 
 _CHUNK = 1 << 20
@@ -130,8 +131,11 @@ class TransformersBackend:
         self.eos_ids = self._eos_ids()
 
     @classmethod
-    def load(cls, path: str, *, batch_size: int) -> TransformersBackend:
+    def load(cls, path: str, *, batch_size: int, threads: int | None = None) -> TransformersBackend:
+        """Load from a folder or .gguf; `threads` sets torch's threads first (None: leave them)."""
         folder, gguf_file = _locate(path)
+        if threads is not None:
+            set_torch_threads(threads)
         try:
             return cls._load(folder, gguf_file, batch_size=batch_size)
         except ModelLoadError:
@@ -292,6 +296,8 @@ class TransformersBackend:
             "engine": self.engine,
             "engine_version": self.engine_version,
             "torch_version": torch.__version__,
+            # Thread count can change the order of float reductions, so it is part of the setup.
+            "torch_threads": torch.get_num_threads(),
             "dtype": self.dtype,
             "device": self.device,
             "batch_size": self.batch_size,

@@ -45,9 +45,15 @@ def campaign_counts(campaign: Campaign) -> dict[str, int]:
     return {"prompts": agg["prompts"], "private_prompts": agg["private"]}
 
 
-def campaign_prompt_texts(campaign: Campaign) -> list[tuple[int, str]]:
-    """(id, text) of every prompt of the campaign, both splits: models answer all of them."""
-    return list(campaign.prompts.order_by("id").values_list("id", "text"))
+def campaign_prompt_texts(
+    campaign: Campaign, prompt_ids: list[int] | None = None
+) -> list[tuple[int, str]]:
+    """(id, text) of every prompt of the campaign (or of those ids), both splits: models
+    answer all of them."""
+    qs = campaign.prompts.order_by("id")
+    if prompt_ids is not None:
+        qs = qs.filter(id__in=prompt_ids)
+    return list(qs.values_list("id", "text"))
 
 
 def prompts_visible(campaign: Campaign, *, is_admin: bool) -> QuerySet[Prompt]:

@@ -209,14 +209,14 @@ def items_create(
 
 
 def existing_samples(
-    *, campaign: Campaign, model_id: int, params_hash: str
+    *, campaign: Campaign, model_id: int, params_hash: str, prompt_ids: list[int] | None = None
 ) -> set[tuple[int, int]]:
-    """(prompt_id, sample_index) pairs already generated, so a re-run skips them."""
-    return set(
-        Item.objects.filter(
-            campaign=campaign, model_id=model_id, params_hash=params_hash
-        ).values_list("prompt_id", "sample_index")
-    )
+    """(prompt_id, sample_index) pairs already generated (of those prompts), so a re-run
+    skips them."""
+    qs = Item.objects.filter(campaign=campaign, model_id=model_id, params_hash=params_hash)
+    if prompt_ids is not None:
+        qs = qs.filter(prompt_id__in=prompt_ids)
+    return set(qs.values_list("prompt_id", "sample_index"))
 
 
 @dataclass(frozen=True)

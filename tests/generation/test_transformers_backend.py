@@ -19,6 +19,7 @@ PROVENANCE_KEYS = {
     "engine",
     "engine_version",
     "torch_version",
+    "torch_threads",
     "dtype",
     "device",
     "batch_size",
@@ -80,6 +81,17 @@ def test_load_reports_cpu_float32_and_stable_content_revision(
     again = TransformersBackend.load(str(tiny_dir), batch_size=3)
     assert again.revision == backend.revision
     assert backend.tokenizer.padding_side == "left"
+
+
+def test_load_sets_torch_threads_before_work(tiny_dir: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        one = TransformersBackend.load(str(tiny_dir), batch_size=1, threads=1)
+        assert torch.get_num_threads() == 1
+        [[out]] = list(one.generate(["hi"], GREEDY, sample_index=0))
+        assert out.provenance["torch_threads"] == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_revision_prefers_a_recorded_commit(tmp_path: Path) -> None:

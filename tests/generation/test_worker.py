@@ -29,8 +29,8 @@ def run_kill_resume(tmp_path: Path) -> None:
         PromptFactory.create(campaign=campaign, text=f"tell me about thing {i}")
     model = CandidateModel.objects.create(name="tiny", backend="transformers", path=str(model_dir))
     log = tmp_path / "worker.log"
-    env = {"ASSAY_GENERATION_BATCH_SIZE": "1"}
-    with celery_worker(log, **env) as worker:
+    env = {"ASSAY_GENERATION_BATCH_SIZE": "1", "ASSAY_TORCH_THREADS": "1"}
+    with celery_worker(log, env=env) as worker:
         with transaction.atomic():
             job = generation_job_start(
                 campaign=campaign, model=model, params={"max_new_tokens": 48, "temperature": 0.8}
@@ -41,7 +41,7 @@ def run_kill_resume(tmp_path: Path) -> None:
     assert killed.status == GenerationJob.Status.RUNNING
     assert 3 <= killed.done < N_PROMPTS, "the job should have been killed halfway"
 
-    with celery_worker(log, **env):
+    with celery_worker(log, env=env):
         # Its heartbeat is recent, so the admin says the worker is gone.
         generation_job_start(campaign=campaign, model=model, params=killed.params, force=True)
         wait_for(
@@ -57,6 +57,9 @@ def run_kill_resume(tmp_path: Path) -> None:
     pairs = Counter(Item.objects.filter(job=done).values_list("prompt_id", "sample_index"))
     assert len(pairs) == N_PROMPTS and max(pairs.values()) == 1
     assert set(p for p, _ in pairs) == set(campaign.prompts.values_list("id", flat=True))
+    # The worker ran torch with its share of the cores, not one thread per core.
+    threads = {i.provenance["torch_threads"] for i in Item.objects.filter(job=done)}
+    assert threads == {1}
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.LABELING
 

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from generation.demo_convabuse import load_convabuse_campaign
 from generation.local_models import smollm2_gguf_path
 from generation.models import CandidateModel, GenerationJob
 from generation.services import generation_job_start
@@ -79,6 +80,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--every", type=int, default=4, help="take every N-th question")
         parser.add_argument("--no-generate", action="store_true")
+        parser.add_argument("--no-real-labels", action="store_true", help="skip ConvAbuse")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         gguf = smollm2_gguf_path()
@@ -119,6 +121,11 @@ class Command(BaseCommand):
                     job = generation_job_start(campaign=campaign, model=model, params={})
                     self.stdout.write(f"generation job {job.pk} queued for {model.name}")
         self.stdout.write(self.style.SUCCESS(f"demo campaign {campaign.pk}: {campaign.name}"))
+        if not opts["no_real_labels"]:
+            labeled, replayed = load_convabuse_campaign(admin=users["admin"])
+            if replayed:
+                self.stdout.write(f"replayed {replayed} ConvAbuse labels of 8 annotators")
+            self.stdout.write(self.style.SUCCESS(f"finished campaign {labeled.pk}: {labeled.name}"))
 
     def _users(self) -> dict[str, Any]:
         User = get_user_model()
