@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -124,31 +127,67 @@ class PromptListApi(APIView):
         return paginator.get_paginated_response(s.PromptSerializer(page, many=True).data)
 
 
+def _too_large(size: int) -> DomainError:
+    limit = settings.ASSAY_IMPORT_MAX_BYTES
+    return DomainError(
+        f"the upload is {size} bytes, over the limit of {limit} bytes (ASSAY_IMPORT_MAX_BYTES)",
+        field="file",
+        code="too_large",
+        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+
+
 class PromptImportApi(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication: the session CSRF check reads a multipart body. Without a
+        # Content-Length (chunked) Django reads no body at all.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.ASSAY_IMPORT_MAX_BYTES:
+            raise _too_large(length)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         request={
             "multipart/form-data": s.PromptImportSerializer,
             "application/json": s.PromptImportSerializer,
         },
-        responses={201: s.ImportResultSerializer, 400: ErrorSerializer},
+        responses={
+            201: s.ImportResultSerializer,
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            413: ErrorSerializer,
+        },
         description="Import prompts from JSONL or CSV. One bad row rejects the whole file; "
-        "the 400 lists every bad row with its field and reason.",
+        "the 400 lists every bad row with its field and reason (the first 1,000; "
+        "`rows_not_listed` counts the rest). The rows become visible all at once when the "
+        "import commits. Bodies over ASSAY_IMPORT_MAX_BYTES are refused with 413.",
     )
     def post(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN,))
         ser = s.PromptImportSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         upload = ser.validated_data.get("file")
-        data = upload.read() if upload else ser.validated_data["content"]
+        content = ser.validated_data.get("content")
+        size = upload.size if upload else len(content.encode("utf-8", "surrogatepass"))
+        if size > settings.ASSAY_IMPORT_MAX_BYTES:
+            raise _too_large(size)
         fmt = ser.validated_data.get("format")
         if fmt is None:
             fmt = "csv" if upload and upload.name.lower().endswith(".csv") else "jsonl"
         report = services.prompts_import(
-            campaign=campaign, data=data, fmt=fmt, default_split=ser.validated_data["split"]
+            campaign=campaign,
+            data=upload.file if upload else content,
+            fmt=fmt,
+            default_split=ser.validated_data["split"],
+            user=access.signed_in(request),
         )
-        return Response({"created": report.created}, status=status.HTTP_201_CREATED)
+        body = {"created": report.created, "import_id": report.import_id}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class ItemListApi(APIView):

@@ -199,6 +199,7 @@ class CampaignDetailSerializer(CampaignSerializer):
 
 class ImportResultSerializer(serializers.Serializer[Any]):
     created = serializers.IntegerField()
+    import_id = serializers.IntegerField(help_text="The PromptImport that wrote the rows")
 
 
 CampaignPageSerializer = page_of(CampaignSerializer, "CampaignPage")
