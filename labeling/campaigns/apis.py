@@ -26,10 +26,11 @@ from labeling.campaigns.selectors import (
     campaign_counts,
     campaign_progress,
     items_for_admin,
+    private_annotators,
     prompts_visible,
     throughput,
 )
-from labeling.models import Membership
+from labeling.models import Campaign, Membership
 from labeling.rubric import default_rubric
 
 
@@ -43,6 +44,11 @@ def _roles_for(user: User, campaign_ids: list[int]) -> dict[int, str]:
     )
 
 
+def _context(campaign: Campaign, role: str | None) -> dict[str, Any]:
+    roles = {campaign.pk: role}
+    return {"roles": roles, "private_annotators": private_annotators([campaign], roles)}
+
+
 class CampaignListApi(APIView):
     @extend_schema(
         operation_id="campaigns_list", parameters=PAGE_PARAMS, responses=s.CampaignPageSerializer
@@ -52,7 +58,8 @@ class CampaignListApi(APIView):
         page = paginator.paginate_queryset(access.campaigns_visible_to(request.user), request, self)
         assert page is not None
         roles = _roles_for(access.signed_in(request), [c.pk for c in page])
-        data = s.CampaignSerializer(page, many=True, context={"roles": roles}).data
+        context = {"roles": roles, "private_annotators": private_annotators(page, roles)}
+        data = s.CampaignSerializer(page, many=True, context=context).data
         return paginator.get_paginated_response(data)
 
     @extend_schema(request=s.CampaignWriteSerializer, responses={201: s.CampaignSerializer})
@@ -62,7 +69,7 @@ class CampaignListApi(APIView):
         ser = s.CampaignWriteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         campaign = services.campaign_create(user=access.signed_in(request), **ser.validated_data)
-        data = s.CampaignSerializer(campaign, context={"roles": {campaign.pk: access.ADMIN}}).data
+        data = s.CampaignSerializer(campaign, context=_context(campaign, access.ADMIN)).data
         return Response(data, status=status.HTTP_201_CREATED)
 
 
@@ -70,10 +77,10 @@ class CampaignDetailApi(APIView):
     @extend_schema(responses=s.CampaignDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk)
-        roles = {campaign.pk: access.campaign_role(request.user, campaign)}
+        context = _context(campaign, access.campaign_role(request.user, campaign))
         campaign.counts = campaign_counts(campaign)  # type: ignore[attr-defined]
         campaign.progress = campaign_progress(campaign)  # type: ignore[attr-defined]
-        return Response(s.CampaignDetailSerializer(campaign, context={"roles": roles}).data)
+        return Response(s.CampaignDetailSerializer(campaign, context=context).data)
 
     @extend_schema(request=s.CampaignUpdateSerializer, responses=s.CampaignSerializer)
     def patch(self, request: Request, pk: int) -> Response:
@@ -81,8 +88,8 @@ class CampaignDetailApi(APIView):
         ser = s.CampaignUpdateSerializer(data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
         campaign = services.campaign_update(campaign=campaign, data=ser.validated_data)
-        roles = {campaign.pk: access.ADMIN}
-        return Response(s.CampaignSerializer(campaign, context={"roles": roles}).data)
+        context = _context(campaign, access.ADMIN)
+        return Response(s.CampaignSerializer(campaign, context=context).data)
 
 
 class MembershipApi(APIView):

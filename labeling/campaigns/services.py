@@ -9,7 +9,17 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -43,6 +53,7 @@ SETTINGS_FIELDS = (
     "queue_strategy",
     "random_share",
     "retrain_every",
+    "skip_limit_per_hour",
 )
 
 
@@ -56,10 +67,12 @@ def campaign_create(
     overlap: int = 3,
     gold_rate: float = 0.0,
     lease_minutes: int = 30,
+    private_annotators: list[int] | None = None,
     **settings: Any,
 ) -> Campaign:
     """A campaign with its rubric and its creator as admin; `settings` are further fields of
-    SETTINGS_FIELDS (quality control and queue ordering), checked by the database."""
+    SETTINGS_FIELDS (quality control and queue ordering), checked by the database;
+    `private_annotators` as in `private_annotators_set` (only the creator is a member yet)."""
     unknown = set(settings) - set(SETTINGS_FIELDS)
     if unknown:
         raise DomainError(f"unknown setting {sorted(unknown)[0]}", field=sorted(unknown)[0])
@@ -76,7 +89,49 @@ def campaign_create(
         **settings,
     )
     Membership.objects.create(campaign=campaign, user=user, role=Membership.Role.ADMIN)
+    if private_annotators is not None:
+        private_annotators_set(campaign=campaign, user_ids=private_annotators)
+        campaign.save(update_fields=["private_restricted"])
     return campaign
+
+
+def _expire_leases(leases: QuerySet[Assignment]) -> None:
+    """Hand live leases back to the pool: their slots to their items (gold holds none; sorted,
+    so that concurrent releases do not deadlock on PostgreSQL)."""
+    for item_id in sorted(leases.filter(item__is_gold=False).values_list("item_id", flat=True)):
+        Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + 1)
+    leases.update(status=Assignment.Status.EXPIRED, finished_at=timezone.now())
+
+
+def private_annotators_set(*, campaign: Campaign, user_ids: list[int] | None) -> None:
+    """Who may be leased items of private prompts: None, any annotator; a list, only these
+    members (annotators or admins) and the campaign's admins. Live leases of private items
+    held by anyone else go back to the pool. Sets `campaign.private_restricted`; the caller
+    saves the campaign."""
+    memberships = Membership.objects.filter(campaign=campaign)
+    if user_ids is None:
+        campaign.private_restricted = False
+        memberships.filter(private_access=True).update(private_access=False)
+        return
+    roles = dict(memberships.filter(user_id__in=user_ids).values_list("user_id", "role"))
+    for i, user_id in enumerate(user_ids):
+        if roles.get(user_id) not in (Membership.Role.ANNOTATOR, Membership.Role.ADMIN):
+            raise DomainError(
+                f"user {user_id} is not an annotator or admin of this campaign",
+                field=f"private_annotators[{i}]",
+            )
+    memberships.update(
+        private_access=Case(When(user_id__in=user_ids, then=Value(True)), default=Value(False))
+    )
+    campaign.private_restricted = True
+    admins = memberships.filter(role=Membership.Role.ADMIN).values_list("user_id", flat=True)
+    leases = Assignment.objects.filter(
+        campaign=campaign,
+        status=Assignment.Status.ACTIVE,
+        item__prompt__split=Prompt.Split.PRIVATE,
+        annotator__is_superuser=False,
+    ).exclude(annotator_id__in=[*user_ids, *admins])
+    _expire_leases(Assignment.objects.filter(pk__in=list(leases.values_list("pk", flat=True))))
 
 
 def _reset_open_slots(campaign: Campaign, overlap: int) -> None:
@@ -115,6 +170,8 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     if "overlap" in data and data["overlap"] != campaign.overlap:
         _reset_open_slots(campaign, data["overlap"])
         campaign.overlap = data["overlap"]
+    if "private_annotators" in data:
+        private_annotators_set(campaign=campaign, user_ids=data["private_annotators"])
     for name in ("name", "instructions", "gold_rate", "lease_minutes", *SETTINGS_FIELDS):
         if name in data:
             setattr(campaign, name, data[name])
@@ -155,9 +212,7 @@ def membership_remove(*, campaign: Campaign, user_id: int) -> None:
         leases = Assignment.objects.filter(
             campaign=campaign, annotator_id=user_id, status=Assignment.Status.ACTIVE
         )
-        for item_id in sorted(leases.values_list("item_id", flat=True)):
-            Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + 1)
-        leases.update(status=Assignment.Status.EXPIRED)
+        _expire_leases(leases)
 
 
 @dataclass

@@ -6,100 +6,170 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labeling', '0005_hot_path_indexes'),
+        ("labeling", "0005_hot_path_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PrivateExposure',
+            name="PrivateExposure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('shown_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("shown_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='PromptImport',
+            name="PromptImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('committed', 'Committed'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('rows', models.PositiveIntegerField(default=0, help_text='Rows written so far')),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('heartbeat_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("committed", "Committed"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("rows", models.PositiveIntegerField(default=0, help_text="Rows written so far")),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("heartbeat_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.AlterModelOptions(
-            name='prompt',
-            options={'default_manager_name': 'objects'},
+            name="prompt",
+            options={"default_manager_name": "objects"},
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='private_restricted',
-            field=models.BooleanField(default=False, help_text='Lease items of private prompts only to admins and members with private_access'),
+            model_name="campaign",
+            name="private_restricted",
+            field=models.BooleanField(
+                default=False,
+                help_text="Lease items of private prompts only to admins and members with private_access",
+            ),
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='skip_limit_per_hour',
-            field=models.PositiveIntegerField(default=60, help_text='Skips an annotator may make in any hour of this campaign'),
+            model_name="campaign",
+            name="skip_limit_per_hour",
+            field=models.PositiveIntegerField(
+                default=60, help_text="Skips an annotator may make in any hour of this campaign"
+            ),
         ),
         migrations.AddField(
-            model_name='membership',
-            name='private_access',
+            model_name="membership",
+            name="private_access",
             field=models.BooleanField(default=False),
         ),
         migrations.AddConstraint(
-            model_name='campaign',
-            constraint=models.CheckConstraint(condition=models.Q(('skip_limit_per_hour__gte', 1), ('skip_limit_per_hour__lte', 10000)), name='campaign_skip_limit_range'),
+            model_name="campaign",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("skip_limit_per_hour__gte", 1), ("skip_limit_per_hour__lte", 10000)
+                ),
+                name="campaign_skip_limit_range",
+            ),
         ),
         migrations.AddField(
-            model_name='privateexposure',
-            name='annotator',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='private_exposures', to=settings.AUTH_USER_MODEL),
+            model_name="privateexposure",
+            name="annotator",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="private_exposures",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='privateexposure',
-            name='campaign',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='private_exposures', to='labeling.campaign'),
+            model_name="privateexposure",
+            name="campaign",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="private_exposures",
+                to="labeling.campaign",
+            ),
         ),
         migrations.AddField(
-            model_name='privateexposure',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='private_exposures', to='labeling.item'),
+            model_name="privateexposure",
+            name="item",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="private_exposures",
+                to="labeling.item",
+            ),
         ),
         migrations.AddField(
-            model_name='privateexposure',
-            name='prompt',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='private_exposures', to='labeling.prompt'),
+            model_name="privateexposure",
+            name="prompt",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="private_exposures",
+                to="labeling.prompt",
+            ),
         ),
         migrations.AddField(
-            model_name='promptimport',
-            name='campaign',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prompt_imports', to='labeling.campaign'),
+            model_name="promptimport",
+            name="campaign",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="prompt_imports",
+                to="labeling.campaign",
+            ),
         ),
         migrations.AddField(
-            model_name='promptimport',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="promptimport",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='prompt',
-            name='source_import',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='prompts', to='labeling.promptimport'),
+            model_name="prompt",
+            name="source_import",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="prompts",
+                to="labeling.promptimport",
+            ),
         ),
         migrations.AddIndex(
-            model_name='privateexposure',
-            index=models.Index(fields=['campaign', 'shown_at'], name='private_exposure_campaign'),
+            model_name="privateexposure",
+            index=models.Index(fields=["campaign", "shown_at"], name="private_exposure_campaign"),
         ),
         migrations.AddIndex(
-            model_name='promptimport',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['heartbeat_at'], name='prompt_import_pending'),
+            model_name="promptimport",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["heartbeat_at"],
+                name="prompt_import_pending",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='promptimport',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'committed', 'failed'])), name='prompt_import_status_valid'),
+            model_name="promptimport",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["pending", "committed", "failed"])),
+                name="prompt_import_status_valid",
+            ),
         ),
     ]

@@ -279,6 +279,7 @@ def test_chunks_stay_invisible_until_the_import_commits(
     assert report.created == 8
     assert during == [(3, 0, 0, 0), (6, 0, 0, 0), (8, 0, 0, 0)]
     assert Prompt.objects.filter(campaign=campaign).count() == 8
+    assert report.import_id is not None
     job = PromptImport.objects.get(pk=report.import_id)
     assert (job.status, job.rows, job.campaign_id) == ("committed", 8, campaign.pk)
     assert set(Prompt.objects.values_list("source_import_id", flat=True)) == {job.pk}
