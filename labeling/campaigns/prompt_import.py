@@ -30,6 +30,7 @@ MAX_REFERENCE_CHARS = 100_000
 # A file with thousands of bad rows gets the first ones listed and the rest counted.
 MAX_REPORTED = 1000
 TEXT_KEYS = ("text", "prompt", "question")
+SPLITS = frozenset(Prompt.Split.values)  # the enum builds this list on every access
 LIST_SEPARATOR = ";"
 
 Upload = bytes | str | IO[bytes]
@@ -108,7 +109,8 @@ def _finite_or_nan(name: str) -> float:
 
 
 def loads_row(line: str) -> Any:
-    """One JSONL row, or BadInput (with the JSON path where known)."""
+    """One JSONL row, or BadInput. NaN and Infinity come back as floats, for clean_row's
+    check_value to name the field they are in (as lone surrogates and deep nesting)."""
     try:
         value = json.loads(line, parse_constant=_finite_or_nan)
     except RecursionError as exc:
@@ -117,7 +119,6 @@ def loads_row(line: str) -> Any:
         raise BadInput(f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise BadInput(f"not valid JSON: {exc}") from exc
-    check_value(value)
     return value
 
 
@@ -250,7 +251,7 @@ def clean_row(
     elif len(text) > MAX_PROMPT_CHARS:
         report.add(lineno, "text", f"longer than {MAX_PROMPT_CHARS} characters")
     split = raw.get("split") or default_split
-    if not isinstance(split, str) or split not in Prompt.Split.values:
+    if not isinstance(split, str) or split not in SPLITS:
         report.add(lineno, "split", f"{split!r} is not one of public, private"[:300])
     category = raw.get("category", "")
     if not isinstance(category, str) or len(category) > 200:

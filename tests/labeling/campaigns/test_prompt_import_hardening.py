@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.errors import DomainError
-from labeling.campaigns import services
+from labeling.campaigns import imports
 from labeling.campaigns.prompt_import import text_hash
 from labeling.campaigns.selectors import campaign_counts, campaign_prompt_texts, prompts_visible
 from labeling.campaigns.services import prompt_imports_cleanup, prompts_import
@@ -196,7 +196,7 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_parsed(
     upload = SimpleUploadedFile("p.jsonl", b'{"text": "x?"}\n' * 200)
     with (
         mock.patch("rest_framework.parsers.MultiPartParser.parse") as parse,
-        mock.patch.object(services, "prompts_import") as service,
+        mock.patch("labeling.campaigns.services.prompts_import") as service,
     ):
         r = admin_api.post(_url(campaign), {"file": upload}, format="multipart")
     assert r.status_code == 413, r.content
@@ -225,15 +225,15 @@ def test_an_upload_under_the_limit_passes(
 
 
 def test_the_row_limit_stops_parsing_early(campaign: Campaign, monkeypatch: Any) -> None:
-    monkeypatch.setattr(services, "MAX_ROWS", 3)
+    monkeypatch.setattr(imports, "MAX_ROWS", 3)
     seen: list[int] = []
-    real = services.clean_row
+    real = imports.clean_row
 
     def counting(lineno: int, *args: Any) -> Any:
         seen.append(lineno)
         return real(lineno, *args)
 
-    monkeypatch.setattr(services, "clean_row", counting)
+    monkeypatch.setattr(imports, "clean_row", counting)
     content = "".join(json.dumps({"text": f"q{i}?"}) + "\n" for i in range(100))
     with pytest.raises(DomainError, match="at most 3 rows"):
         prompts_import(campaign=campaign, data=content, fmt="jsonl")
@@ -260,7 +260,7 @@ def _jsonl(n: int, prefix: str = "q") -> str:
 def test_chunks_stay_invisible_until_the_import_commits(
     campaign: Campaign, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(services, "IMPORT_CHUNK", 3)
+    monkeypatch.setattr(imports, "IMPORT_CHUNK", 3)
     during: list[tuple[int, int, int, int]] = []
 
     def observe() -> None:
@@ -274,7 +274,7 @@ def test_chunks_stay_invisible_until_the_import_commits(
             )
         )
 
-    monkeypatch.setattr(services, "_let_others_write", observe)
+    monkeypatch.setattr(imports, "_let_others_write", observe)
     report = prompts_import(campaign=campaign, data=_jsonl(8), fmt="jsonl")
     assert report.created == 8
     assert during == [(3, 0, 0, 0), (6, 0, 0, 0), (8, 0, 0, 0)]
@@ -286,17 +286,17 @@ def test_chunks_stay_invisible_until_the_import_commits(
 
 
 def test_a_failure_midway_deletes_what_was_written(campaign: Campaign, monkeypatch: Any) -> None:
-    monkeypatch.setattr(services, "IMPORT_CHUNK", 3)
-    real = services._write_chunk
+    monkeypatch.setattr(imports, "IMPORT_CHUNK", 3)
+    real = imports._write_chunk
     calls: list[int] = []
 
-    def flaky(job: PromptImport, rows: list[dict[str, Any]]) -> None:
+    def flaky(job: PromptImport, rows: list[bytes]) -> None:
         calls.append(len(rows))
         if len(calls) == 3:
             raise OSError("disk full")
         real(job, rows)
 
-    monkeypatch.setattr(services, "_write_chunk", flaky)
+    monkeypatch.setattr(imports, "_write_chunk", flaky)
     with pytest.raises(OSError, match="disk full"):
         prompts_import(campaign=campaign, data=_jsonl(8), fmt="jsonl")
     assert not Prompt.all_rows.exists()
@@ -352,15 +352,15 @@ def test_the_cleanup_command(campaign: Campaign, capsys: Any) -> None:
 def test_a_conflicting_import_in_between_the_passes_is_a_409(
     campaign: Campaign, admin_api: APIClient, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(services, "IMPORT_CHUNK", 2)
-    real = services._check_rows
+    monkeypatch.setattr(imports, "IMPORT_CHUNK", 2)
+    real = imports._check_rows
 
     def meanwhile(*args: Any) -> int:
         n = real(*args)
         Prompt.objects.create(campaign=campaign, text="q3?", text_sha256=text_hash("q3?"))
         return n
 
-    monkeypatch.setattr(services, "_check_rows", meanwhile)
+    monkeypatch.setattr(imports, "_check_rows", meanwhile)
     r = _post(admin_api, campaign, _jsonl(5), "jsonl")
     assert r.status_code == 409, r.content
     assert r.json()["code"] == "import_conflict"
@@ -369,14 +369,14 @@ def test_a_conflicting_import_in_between_the_passes_is_a_409(
 
 
 def test_an_import_failed_by_the_cleanup_midway_stops(campaign: Campaign, monkeypatch: Any) -> None:
-    monkeypatch.setattr(services, "IMPORT_CHUNK", 2)
+    monkeypatch.setattr(imports, "IMPORT_CHUNK", 2)
 
     def stall() -> None:
         # As if this import stalled past IMPORT_STALE and another request cleaned it up.
         PromptImport.objects.update(heartbeat_at=timezone.now() - timedelta(hours=1))
         prompt_imports_cleanup(campaign=campaign)
 
-    monkeypatch.setattr(services, "_let_others_write", stall)
+    monkeypatch.setattr(imports, "_let_others_write", stall)
     with pytest.raises(DomainError) as caught:
         prompts_import(campaign=campaign, data=_jsonl(5), fmt="jsonl")
     assert caught.value.code == "import_cancelled" and caught.value.status_code == 409
