@@ -103,6 +103,9 @@ def _next_statements(campaign: Campaign) -> list[str]:
 def test_the_exposure_costs_next_at_most_one_statement() -> None:
     public = _next_statements(_campaign(2, 0, overlap=1))
     private = _next_statements(_campaign(0, 2, overlap=1))
+    # Restricted: the check reads the membership `next` loads anyway.
+    restricted = _next_statements(_campaign(2, 2, overlap=1, private_restricted=True))
+    assert len(restricted) == len(public), (public, restricted)
     if connection.vendor == "postgresql":
         # A CTE of the statement that picks and leases: no statement more.
         assert len(private) == len(public), (public, private)
