@@ -298,6 +298,11 @@ ASSAY_CLASSIFIER_AUTO_BACKEND = env_str("ASSAY_CLASSIFIER_AUTO_BACKEND", "tfidf_
 if ASSAY_CLASSIFIER_AUTO_BACKEND not in ("tfidf_logreg", "transformer"):
     raise ConfigError("ASSAY_CLASSIFIER_AUTO_BACKEND must be tfidf_logreg or transformer")
 ASSAY_CLASSIFIER_MODEL_PATH = env_str("ASSAY_CLASSIFIER_MODEL_PATH", "")
+# Largest prompt import (the request body, in bytes); a bigger one is refused with 413 from its
+# Content-Length, before anything is read. 64 MiB takes the 200,000 rows an import may have.
+ASSAY_IMPORT_MAX_BYTES = env_int("ASSAY_IMPORT_MAX_BYTES", 64 * 1024 * 1024)
+if ASSAY_IMPORT_MAX_BYTES < 1:
+    raise ConfigError("ASSAY_IMPORT_MAX_BYTES must be a positive number of bytes")
 
 LOGGING = {
     "version": 1,

@@ -44,6 +44,7 @@ api = [
     path("campaigns/<int:pk>/gold/promote/", quality.GoldPromoteApi.as_view()),
     path("campaigns/<int:pk>/members/<int:user_id>/resume/", quality.MemberResumeApi.as_view()),
     path("campaigns/<int:pk>/my-progress/", queue.MyProgressApi.as_view()),
+    path("campaigns/<int:pk>/private-exposures/", queue.PrivateExposureApi.as_view()),
     path("campaigns/<int:pk>/jobs/", gen.CampaignJobsApi.as_view()),
     path("campaigns/<int:pk>/classifier/", clf.ClassifierOverviewApi.as_view()),
     path("campaigns/<int:pk>/classifier/runs/", clf.TrainingRunListApi.as_view()),

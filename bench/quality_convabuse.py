@@ -159,7 +159,11 @@ def build_campaign(utterances: Sequence[Utterance], name: str = "ConvAbuse") -> 
 
     users = get_user_model().objects
     owner, _ = users.get_or_create(username="convabuse-admin")
-    campaign = campaign_create(user=owner, name=name, rubric=RUBRIC, overlap=N_ANNOTATORS)
+    # The replay skips every item an annotator did not label in ConvAbuse: far more than the
+    # default skip cap (60 an hour) that keeps real annotators from paging through prompts.
+    campaign = campaign_create(
+        user=owner, name=name, rubric=RUBRIC, overlap=N_ANNOTATORS, skip_limit_per_hour=10_000
+    )
     lines = [
         json.dumps({"id": u.example_id, "text": f"[{u.example_id}] {u.agent}", "category": u.bot})
         for u in utterances

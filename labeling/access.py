@@ -36,7 +36,7 @@ def campaign_membership(user: AppUser, campaign: Campaign) -> Membership | None:
         return None
     member = (
         Membership.objects.filter(campaign=campaign, user=user)
-        .only("role", "paused_at", "pause_reason")
+        .only("role", "paused_at", "pause_reason", "private_access")
         .first()
     )
     remember_membership(user, campaign, member)
@@ -57,6 +57,17 @@ def campaign_role(user: AppUser, campaign: Campaign) -> str | None:
         return ADMIN
     member = campaign_membership(user, campaign)
     return None if member is None else member.role
+
+
+def sees_private_items(user: AppUser, campaign: Campaign) -> bool:
+    """Whether `next` may lease this user items of private (held-out) prompts: anyone unless
+    the campaign restricts them, then its admins and the members given private access."""
+    if not campaign.private_restricted:
+        return True
+    if campaign_role(user, campaign) == ADMIN:
+        return True
+    member = campaign_membership(user, campaign)
+    return member is not None and member.private_access
 
 
 def campaign_with_role(user: AppUser, pk: int) -> tuple[Campaign | None, str | None]:

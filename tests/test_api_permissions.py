@@ -199,6 +199,8 @@ CASES = [
     ),
     Case("dashboard", "get", "campaigns/<int:pk>/dashboard/", READERS_200),
     Case("my-progress", "get", "campaigns/<int:pk>/my-progress/", _roles(404, 200, 200, 200, 404)),
+    # Who was shown which held-out prompt: campaign admins only.
+    Case("private-exposures", "get", "campaigns/<int:pk>/private-exposures/", ADMIN_ONLY_200),
     Case("jobs-list", "get", "campaigns/<int:pk>/jobs/", READERS_200),
     Case(
         "jobs-start",

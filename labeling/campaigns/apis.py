@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -23,10 +26,11 @@ from labeling.campaigns.selectors import (
     campaign_counts,
     campaign_progress,
     items_for_admin,
+    private_annotators,
     prompts_visible,
     throughput,
 )
-from labeling.models import Membership
+from labeling.models import Campaign, Membership
 from labeling.rubric import default_rubric
 
 
@@ -40,6 +44,11 @@ def _roles_for(user: User, campaign_ids: list[int]) -> dict[int, str]:
     )
 
 
+def _context(campaign: Campaign, role: str | None) -> dict[str, Any]:
+    roles = {campaign.pk: role}
+    return {"roles": roles, "private_annotators": private_annotators([campaign], roles)}
+
+
 class CampaignListApi(APIView):
     @extend_schema(
         operation_id="campaigns_list", parameters=PAGE_PARAMS, responses=s.CampaignPageSerializer
@@ -49,7 +58,8 @@ class CampaignListApi(APIView):
         page = paginator.paginate_queryset(access.campaigns_visible_to(request.user), request, self)
         assert page is not None
         roles = _roles_for(access.signed_in(request), [c.pk for c in page])
-        data = s.CampaignSerializer(page, many=True, context={"roles": roles}).data
+        context = {"roles": roles, "private_annotators": private_annotators(page, roles)}
+        data = s.CampaignSerializer(page, many=True, context=context).data
         return paginator.get_paginated_response(data)
 
     @extend_schema(request=s.CampaignWriteSerializer, responses={201: s.CampaignSerializer})
@@ -59,7 +69,7 @@ class CampaignListApi(APIView):
         ser = s.CampaignWriteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         campaign = services.campaign_create(user=access.signed_in(request), **ser.validated_data)
-        data = s.CampaignSerializer(campaign, context={"roles": {campaign.pk: access.ADMIN}}).data
+        data = s.CampaignSerializer(campaign, context=_context(campaign, access.ADMIN)).data
         return Response(data, status=status.HTTP_201_CREATED)
 
 
@@ -67,10 +77,10 @@ class CampaignDetailApi(APIView):
     @extend_schema(responses=s.CampaignDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk)
-        roles = {campaign.pk: access.campaign_role(request.user, campaign)}
+        context = _context(campaign, access.campaign_role(request.user, campaign))
         campaign.counts = campaign_counts(campaign)  # type: ignore[attr-defined]
         campaign.progress = campaign_progress(campaign)  # type: ignore[attr-defined]
-        return Response(s.CampaignDetailSerializer(campaign, context={"roles": roles}).data)
+        return Response(s.CampaignDetailSerializer(campaign, context=context).data)
 
     @extend_schema(request=s.CampaignUpdateSerializer, responses=s.CampaignSerializer)
     def patch(self, request: Request, pk: int) -> Response:
@@ -78,8 +88,8 @@ class CampaignDetailApi(APIView):
         ser = s.CampaignUpdateSerializer(data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
         campaign = services.campaign_update(campaign=campaign, data=ser.validated_data)
-        roles = {campaign.pk: access.ADMIN}
-        return Response(s.CampaignSerializer(campaign, context={"roles": roles}).data)
+        context = _context(campaign, access.ADMIN)
+        return Response(s.CampaignSerializer(campaign, context=context).data)
 
 
 class MembershipApi(APIView):
@@ -124,31 +134,67 @@ class PromptListApi(APIView):
         return paginator.get_paginated_response(s.PromptSerializer(page, many=True).data)
 
 
+def _too_large(size: int) -> DomainError:
+    limit = settings.ASSAY_IMPORT_MAX_BYTES
+    return DomainError(
+        f"the upload is {size} bytes, over the limit of {limit} bytes (ASSAY_IMPORT_MAX_BYTES)",
+        field="file",
+        code="too_large",
+        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+
+
 class PromptImportApi(APIView):
     parser_classes = [MultiPartParser, FormParser, StrictJSONParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication: the session CSRF check reads a multipart body. Without a
+        # Content-Length (chunked) Django reads no body at all.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.ASSAY_IMPORT_MAX_BYTES:
+            raise _too_large(length)
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         request={
             "multipart/form-data": s.PromptImportSerializer,
             "application/json": s.PromptImportSerializer,
         },
-        responses={201: s.ImportResultSerializer, 400: ErrorSerializer},
+        responses={
+            201: s.ImportResultSerializer,
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            413: ErrorSerializer,
+        },
         description="Import prompts from JSONL or CSV. One bad row rejects the whole file; "
-        "the 400 lists every bad row with its field and reason.",
+        "the 400 lists every bad row with its field and reason (the first 1,000; "
+        "`rows_not_listed` counts the rest). The rows become visible all at once when the "
+        "import commits. Bodies over ASSAY_IMPORT_MAX_BYTES are refused with 413.",
     )
     def post(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN,))
         ser = s.PromptImportSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         upload = ser.validated_data.get("file")
-        data = upload.read() if upload else ser.validated_data["content"]
+        content = ser.validated_data.get("content")
+        size = upload.size if upload else len(content.encode("utf-8", "surrogatepass"))
+        if size > settings.ASSAY_IMPORT_MAX_BYTES:
+            raise _too_large(size)
         fmt = ser.validated_data.get("format")
         if fmt is None:
             fmt = "csv" if upload and upload.name.lower().endswith(".csv") else "jsonl"
         report = services.prompts_import(
-            campaign=campaign, data=data, fmt=fmt, default_split=ser.validated_data["split"]
+            campaign=campaign,
+            data=upload.file if upload else content,
+            fmt=fmt,
+            default_split=ser.validated_data["split"],
+            user=access.signed_in(request),
         )
-        return Response({"created": report.created}, status=status.HTTP_201_CREATED)
+        body = {"created": report.created, "import_id": report.import_id}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class ItemListApi(APIView):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from labeling.models import Annotation, Assignment, Campaign, Item, Prompt
+from labeling.models import Annotation, Assignment, Campaign, Item, Membership, Prompt
 
 
 def campaign_progress(campaign: Campaign) -> dict[str, Any]:
@@ -36,6 +37,21 @@ def items_for_admin(campaign: Campaign, *, split: str | None = None) -> QuerySet
     if split:
         qs = qs.filter(prompt__split=split)
     return qs
+
+
+def private_annotators(
+    campaigns: Sequence[Campaign], roles: Mapping[int, str | None]
+) -> dict[int, list[int]]:
+    """Per restricted campaign the caller admins: the members with private access (user ids).
+    One statement, none when no such campaign is among them."""
+    ids = [c.pk for c in campaigns if c.private_restricted and roles.get(c.pk) == "admin"]
+    if not ids:
+        return {}
+    out: dict[int, list[int]] = {pk: [] for pk in ids}
+    rows = Membership.objects.filter(campaign_id__in=ids, private_access=True).order_by("user_id")
+    for campaign_id, user_id in rows.values_list("campaign_id", "user_id"):
+        out[campaign_id].append(user_id)
+    return out
 
 
 def campaign_counts(campaign: Campaign) -> dict[str, int]:

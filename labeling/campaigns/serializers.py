@@ -19,6 +19,10 @@ from labeling.models import (
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     rubric = CleanJSONField(source="rubric.schema", read_only=True)
     role = serializers.SerializerMethodField()
+    private_annotators = serializers.SerializerMethodField(
+        help_text="Under private_restricted, the members besides admins who may be leased items "
+        "of private prompts (user ids). Shown to campaign admins; others get an empty list."
+    )
 
     class Meta:
         model = Campaign
@@ -37,6 +41,9 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "queue_strategy",
             "random_share",
             "retrain_every",
+            "private_restricted",
+            "private_annotators",
+            "skip_limit_per_hour",
             "role",
             "created_at",
             "updated_at",
@@ -46,6 +53,12 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     def get_role(self, obj: Campaign) -> str | None:
         roles: dict[int, str] = self.context.get("roles", {})
         return roles.get(obj.pk)
+
+    def get_private_annotators(self, obj: Campaign) -> list[int]:
+        if self.get_role(obj) != Membership.Role.ADMIN:
+            return []
+        private: dict[int, list[int]] = self.context.get("private_annotators", {})
+        return private.get(obj.pk, [])
 
 
 class CampaignWriteSerializer(serializers.Serializer[Any]):
@@ -73,6 +86,22 @@ class CampaignWriteSerializer(serializers.Serializer[Any]):
     retrain_every = serializers.IntegerField(
         min_value=0, max_value=1_000_000, required=False, help_text="0: retrain only by hand"
     )
+    private_annotators = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_null=True,
+        required=False,
+        max_length=10_000,
+        help_text="Members (user ids, annotators or admins) who besides the admins may be "
+        "leased items of private prompts; null lets every annotator have them (the default)",
+    )
+    skip_limit_per_hour = serializers.IntegerField(
+        min_value=1, max_value=10_000, required=False, help_text="skips per annotator per hour"
+    )
+
+    def validate_private_annotators(self, value: list[int] | None) -> list[int] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise serializers.ValidationError("a user is listed twice")
+        return value
 
 
 class CampaignUpdateSerializer(CampaignWriteSerializer):
@@ -85,8 +114,8 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
 
     class Meta:
         model = Membership
-        fields = ["user", "username", "role", "created_at"]
-        read_only_fields = ["username", "created_at"]
+        fields = ["user", "username", "role", "private_access", "created_at"]
+        read_only_fields = ["username", "private_access", "created_at"]
 
 
 class MembershipWriteSerializer(serializers.Serializer[Any]):
@@ -202,6 +231,7 @@ class CampaignDetailSerializer(CampaignSerializer):
 
 class ImportResultSerializer(serializers.Serializer[Any]):
     created = serializers.IntegerField()
+    import_id = serializers.IntegerField(help_text="The PromptImport that wrote the rows")
 
 
 CampaignPageSerializer = page_of(CampaignSerializer, "CampaignPage")

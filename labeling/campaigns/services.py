@@ -5,18 +5,24 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from core.errors import DomainError
-from labeling.campaigns.prompt_import import (
-    MAX_ROWS,
-    ImportReport,
-    clean_row,
-    decode_upload,
-    rows_from_csv,
-    rows_from_jsonl,
-)
+
+# The prompt import's service lives in its own module; callers may import it from here.
+from labeling.campaigns.imports import prompt_imports_cleanup as prompt_imports_cleanup
+from labeling.campaigns.imports import prompts_import as prompts_import
 from labeling.models import Assignment, Campaign, Item, Membership, Prompt, Rubric
 from labeling.rubric import default_rubric, validate_rubric
 from labeling.scores.refresh import score_summary_request
@@ -38,6 +44,7 @@ SETTINGS_FIELDS = (
     "queue_strategy",
     "random_share",
     "retrain_every",
+    "skip_limit_per_hour",
 )
 
 
@@ -51,10 +58,12 @@ def campaign_create(
     overlap: int = 3,
     gold_rate: float = 0.0,
     lease_minutes: int = 30,
+    private_annotators: list[int] | None = None,
     **settings: Any,
 ) -> Campaign:
     """A campaign with its rubric and its creator as admin; `settings` are further fields of
-    SETTINGS_FIELDS (quality control and queue ordering), checked by the database."""
+    SETTINGS_FIELDS (quality control and queue ordering), checked by the database;
+    `private_annotators` as in `private_annotators_set` (only the creator is a member yet)."""
     unknown = set(settings) - set(SETTINGS_FIELDS)
     if unknown:
         raise DomainError(f"unknown setting {sorted(unknown)[0]}", field=sorted(unknown)[0])
@@ -71,7 +80,49 @@ def campaign_create(
         **settings,
     )
     Membership.objects.create(campaign=campaign, user=user, role=Membership.Role.ADMIN)
+    if private_annotators is not None:
+        private_annotators_set(campaign=campaign, user_ids=private_annotators)
+        campaign.save(update_fields=["private_restricted"])
     return campaign
+
+
+def _expire_leases(leases: QuerySet[Assignment]) -> None:
+    """Hand live leases back to the pool: their slots to their items (gold holds none; sorted,
+    so that concurrent releases do not deadlock on PostgreSQL)."""
+    for item_id in sorted(leases.filter(item__is_gold=False).values_list("item_id", flat=True)):
+        Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + 1)
+    leases.update(status=Assignment.Status.EXPIRED, finished_at=timezone.now())
+
+
+def private_annotators_set(*, campaign: Campaign, user_ids: list[int] | None) -> None:
+    """Who may be leased items of private prompts: None, any annotator; a list, only these
+    members (annotators or admins) and the campaign's admins. Live leases of private items
+    held by anyone else go back to the pool. Sets `campaign.private_restricted`; the caller
+    saves the campaign."""
+    memberships = Membership.objects.filter(campaign=campaign)
+    if user_ids is None:
+        campaign.private_restricted = False
+        memberships.filter(private_access=True).update(private_access=False)
+        return
+    roles = dict(memberships.filter(user_id__in=user_ids).values_list("user_id", "role"))
+    for i, user_id in enumerate(user_ids):
+        if roles.get(user_id) not in (Membership.Role.ANNOTATOR, Membership.Role.ADMIN):
+            raise DomainError(
+                f"user {user_id} is not an annotator or admin of this campaign",
+                field=f"private_annotators[{i}]",
+            )
+    memberships.update(
+        private_access=Case(When(user_id__in=user_ids, then=Value(True)), default=Value(False))
+    )
+    campaign.private_restricted = True
+    admins = memberships.filter(role=Membership.Role.ADMIN).values_list("user_id", flat=True)
+    leases = Assignment.objects.filter(
+        campaign=campaign,
+        status=Assignment.Status.ACTIVE,
+        item__prompt__split=Prompt.Split.PRIVATE,
+        annotator__is_superuser=False,
+    ).exclude(annotator_id__in=[*user_ids, *admins])
+    _expire_leases(Assignment.objects.filter(pk__in=list(leases.values_list("pk", flat=True))))
 
 
 def _reset_open_slots(campaign: Campaign, overlap: int) -> None:
@@ -110,6 +161,8 @@ def campaign_update(*, campaign: Campaign, data: dict[str, Any]) -> Campaign:
     if "overlap" in data and data["overlap"] != campaign.overlap:
         _reset_open_slots(campaign, data["overlap"])
         campaign.overlap = data["overlap"]
+    if "private_annotators" in data:
+        private_annotators_set(campaign=campaign, user_ids=data["private_annotators"])
     for name in ("name", "instructions", "gold_rate", "lease_minutes", *SETTINGS_FIELDS):
         if name in data:
             setattr(campaign, name, data[name])
@@ -150,9 +203,7 @@ def membership_remove(*, campaign: Campaign, user_id: int) -> None:
         leases = Assignment.objects.filter(
             campaign=campaign, annotator_id=user_id, status=Assignment.Status.ACTIVE
         )
-        for item_id in sorted(leases.values_list("item_id", flat=True)):
-            Item.objects.filter(pk=item_id).update(open_slots=F("open_slots") + 1)
-        leases.update(status=Assignment.Status.EXPIRED)
+        _expire_leases(leases)
 
 
 @dataclass
@@ -259,66 +310,3 @@ def items_set_classifier_scores(
         # The prediction-powered estimates use these probabilities: refresh the summary.
         score_summary_request(campaign_id=campaign.pk)
     return len(rows)
-
-
-def prompts_import(
-    *, campaign: Campaign, data: bytes | str, fmt: str, default_split: str = "public"
-) -> ImportReport:
-    """Validate every row, then insert all of them in one transaction, or none.
-
-    Raises DomainError with ``extra={"rows": [...]}`` listing each bad row and its reason.
-    """
-    if fmt not in ("jsonl", "csv"):
-        raise DomainError("format must be jsonl or csv", field="format")
-    if default_split not in Prompt.Split.values:
-        raise DomainError("split must be public or private", field="split")
-    content = decode_upload(data)
-    report = ImportReport()
-    parsed = (rows_from_jsonl if fmt == "jsonl" else rows_from_csv)(content, report)
-    if len(parsed) > MAX_ROWS:
-        raise DomainError(f"at most {MAX_ROWS} rows per import", field="file")
-    existing_hashes = set(
-        Prompt.objects.filter(campaign=campaign).values_list("text_sha256", flat=True)
-    )
-    existing_ids = set(
-        Prompt.objects.filter(campaign=campaign)
-        .exclude(external_id="")
-        .values_list("external_id", flat=True)
-    )
-    seen_hashes: dict[str, int] = {}
-    seen_ids: dict[str, int] = {}
-    clean: list[dict[str, Any]] = []
-    for lineno, raw in parsed:
-        row = clean_row(lineno, raw, report, default_split)
-        if row is None:
-            continue
-        if row["text_sha256"] in existing_hashes:
-            report.add(lineno, "text", "this prompt is already in the campaign")
-            continue
-        if row["text_sha256"] in seen_hashes:
-            report.add(lineno, "text", f"duplicate of row {seen_hashes[row['text_sha256']]}")
-            continue
-        if row["external_id"] and (
-            row["external_id"] in existing_ids or row["external_id"] in seen_ids
-        ):
-            report.add(lineno, "id", f"id {row['external_id']!r} is already used")
-            continue
-        seen_hashes[row["text_sha256"]] = lineno
-        if row["external_id"]:
-            seen_ids[row["external_id"]] = lineno
-        clean.append(row)
-    if not parsed and not report.errors:
-        raise DomainError("the file has no rows", field="file")
-    if report.errors:
-        raise DomainError(
-            f"{len(report.errors)} bad row(s); nothing was imported",
-            field="file",
-            code="import_rejected",
-            extra={"rows": sorted(report.errors, key=lambda e: e["row"])},
-        )
-    with transaction.atomic():
-        Prompt.objects.bulk_create(
-            [Prompt(campaign=campaign, **row) for row in clean], batch_size=2000
-        )
-    report.created = len(clean)
-    return report

@@ -6,12 +6,13 @@ from labeling.models.campaigns import (
     Item,
     Membership,
     Prompt,
+    PromptImport,
     QueueStrategy,
     Rubric,
     random_key,
 )
 from labeling.models.quality import Adjudication, Consensus, GoldAnswer, QualityState
-from labeling.models.queue import Annotation, Assignment
+from labeling.models.queue import Annotation, Assignment, PrivateExposure
 from labeling.models.scores import ScoreRefresh, ScoreSummary
 
 __all__ = [
@@ -24,7 +25,9 @@ __all__ = [
     "GoldAnswer",
     "Item",
     "Membership",
+    "PrivateExposure",
     "Prompt",
+    "PromptImport",
     "QualityState",
     "QueueStrategy",
     "Rubric",

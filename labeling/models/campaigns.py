@@ -68,6 +68,14 @@ class Campaign(models.Model):
     retrain_every = models.PositiveIntegerField(
         default=200, help_text="Retrain after this many new consensus labels; 0: only by hand"
     )
+    # Held-out prompts: who may be leased their items, and how fast anyone may skip past items.
+    private_restricted = models.BooleanField(
+        default=False,
+        help_text="Lease items of private prompts only to admins and members with private_access",
+    )
+    skip_limit_per_hour = models.PositiveIntegerField(
+        default=60, help_text="Skips an annotator may make in any hour of this campaign"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -106,6 +114,10 @@ class Campaign(models.Model):
                 condition=Q(queue_strategy__in=[c.value for c in QueueStrategy]),
                 name="campaign_queue_strategy_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(skip_limit_per_hour__gte=1) & Q(skip_limit_per_hour__lte=10_000),
+                name="campaign_skip_limit_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -126,6 +138,8 @@ class Membership(models.Model):
     # Set when gold accuracy falls under the campaign's threshold: no more `next` until cleared.
     paused_at = models.DateTimeField(null=True, blank=True)
     pause_reason = models.TextField(blank=True)
+    # Under the campaign's private_restricted: this annotator may be leased private items.
+    private_access = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -140,12 +154,77 @@ class Membership(models.Model):
         return f"{self.user} as {self.role} of {self.campaign}"
 
 
+class PromptImport(models.Model):
+    """One prompt import. Its rows are written in short transactions but stay invisible
+    (`Prompt.objects` leaves them out) until the import commits: one UPDATE of this row.
+
+    A pending import whose heartbeat stops (the process died) is failed and its rows deleted
+    by `labeling.campaigns.services.prompt_imports_cleanup`; a failed import's rows never show.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        COMMITTED = "committed"
+        FAILED = "failed"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="prompt_imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rows = models.PositiveIntegerField(default=0, help_text="Rows written so far")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "committed", "failed"]),
+                name="prompt_import_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["heartbeat_at"], condition=Q(status="pending"), name="prompt_import_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"prompt import {self.pk} ({self.status})"
+
+
+class VisiblePromptManager(models.Manager["Prompt"]):
+    """Prompts outside any import, or of a committed one: the default manager, so that every
+    reader (lists, counts, generation) leaves out the rows of an import still under way or
+    failed. Deletion cascades and `Item.prompt` use the plain base manager."""
+
+    def get_queryset(self) -> models.QuerySet[Prompt]:
+        return (
+            super()
+            .get_queryset()
+            .filter(
+                Q(source_import__isnull=True)
+                | Q(source_import__status=PromptImport.Status.COMMITTED)
+            )
+        )
+
+
 class Prompt(models.Model):
     class Split(models.TextChoices):
         PUBLIC = "public"
         PRIVATE = "private"
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="prompts")
+    # The import that wrote the row (provenance, and visibility until it commits).
+    source_import = models.ForeignKey(
+        PromptImport,
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="prompts",
+    )
     external_id = models.CharField(max_length=200, blank=True)
     text = models.TextField()
     text_sha256 = models.CharField(max_length=64)
@@ -156,7 +235,12 @@ class Prompt(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Every row, those of pending and failed imports too: for the import itself and cleanup.
+    all_rows = models.Manager()
+    objects = VisiblePromptManager()
+
     class Meta:
+        default_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "text_sha256"], name="prompt_unique_text_per_campaign"

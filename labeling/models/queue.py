@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from labeling.models.campaigns import Campaign, Item
+from labeling.models.campaigns import Campaign, Item, Prompt
 
 
 class Assignment(models.Model):
@@ -81,3 +81,26 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.annotator} on item {self.item_id}"
+
+
+class PrivateExposure(models.Model):
+    """Who was shown which private (held-out) prompt: a row per lease `next` hands out on an
+    item of a private prompt, written by the lease's own statement (labeling/queue/sql.py)."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="private_exposures", db_index=False
+    )
+    # Indexed: deleting prompts (a failed import's, a campaign's) looks their exposures up.
+    prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="private_exposures")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="private_exposures")
+    # An audit record: the user stays while it does (as their annotations do).
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="private_exposures"
+    )
+    shown_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "shown_at"], name="private_exposure_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} shown prompt {self.prompt_id}"

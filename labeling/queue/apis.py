@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import ErrorSerializer
+from core.api import PAGE_PARAMS, ErrorSerializer
 from core.errors import DomainError
 from labeling import access
 from labeling.access import get_campaign
 from labeling.queue import serializers as s
 from labeling.queue import services
-from labeling.queue.selectors import annotator_progress
+from labeling.queue.selectors import EXPOSURE_COLUMNS, annotator_progress, private_exposures
 
 
 class NextApi(APIView):
@@ -74,3 +84,73 @@ class MyProgressApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk)
         return Response(annotator_progress(campaign, access.signed_in(request)))
+
+
+def _exposure_filters(request: Request) -> dict[str, Any]:
+    raw_annotator = request.query_params.get("annotator")
+    raw_since = request.query_params.get("since")
+    annotator: int | None = None
+    since: datetime | None = None
+    if raw_annotator is not None:
+        if not raw_annotator.isdigit() or len(raw_annotator) > 18:
+            raise DomainError("annotator must be a user id", field="annotator")
+        annotator = int(raw_annotator)
+    if raw_since is not None:
+        try:
+            since = parse_datetime(raw_since)
+        except ValueError:
+            since = None
+        if since is None or since.tzinfo is None:
+            raise DomainError("since must be an ISO 8601 time with a zone", field="since")
+    return {"annotator_id": annotator, "since": since}
+
+
+def _csv_rows(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
+    """The rows as CSV, with the JSON page's column names, a chunk per 1,000 rows."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPOSURE_COLUMNS)
+    for i, row in enumerate(rows, 1):
+        row = {**row, "shown_at": row["shown_at"].isoformat()}
+        writer.writerow([row[source] for source in EXPOSURE_COLUMNS.values()])
+        if i % 1000 == 0:
+            yield out.getvalue().encode()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode()
+
+
+class PrivateExposureApi(APIView):
+    @extend_schema(
+        operation_id="campaigns_private_exposures",
+        parameters=[
+            *PAGE_PARAMS,
+            OpenApiParameter("annotator", int, description="only this annotator's"),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="only from this time"),
+            OpenApiParameter("as", str, enum=["json", "csv"], description="csv: every row"),
+        ],
+        responses={
+            200: OpenApiResponse(
+                s.PrivateExposurePageSerializer, description="A page; as=csv streams every row"
+            ),
+            400: ErrorSerializer,
+        },
+        description="Who was shown which private (held-out) prompt: one row per lease `next` "
+        "handed out on an item of a private prompt, newest first. Campaign admins only.",
+    )
+    def get(self, request: Request, pk: int) -> Any:
+        campaign = get_campaign(request, pk, (access.ADMIN,))
+        fmt = request.query_params.get("as", "json")
+        if fmt not in ("json", "csv"):
+            raise DomainError("as must be json or csv", field="as")
+        rows = private_exposures(campaign, **_exposure_filters(request))
+        if fmt == "csv":
+            response = StreamingHttpResponse(
+                _csv_rows(rows.iterator(chunk_size=2000)), content_type="text/csv; charset=utf-8"
+            )
+            name = f"campaign-{pk}-private-exposures.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(rows, request, self)
+        return paginator.get_paginated_response(s.PrivateExposureSerializer(page, many=True).data)

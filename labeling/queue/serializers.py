@@ -6,7 +6,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from core.api import StrictJSONField
+from core.api import StrictJSONField, page_of
 from labeling.models import (
     Annotation,
     Assignment,
@@ -90,3 +90,18 @@ class AnnotationSerializer(serializers.ModelSerializer[Annotation]):
         model = Annotation
         fields = ["id", "item", "assignment", "values", "time_spent_ms", "created_at"]
         read_only_fields = fields
+
+
+class PrivateExposureSerializer(serializers.Serializer[Any]):
+    """One lease of an item of a private prompt: who was shown which prompt, and when."""
+
+    id = serializers.IntegerField()
+    shown_at = serializers.DateTimeField()
+    annotator = serializers.IntegerField(source="annotator_id")
+    username = serializers.CharField(source="annotator__username")
+    prompt = serializers.IntegerField(source="prompt_id")
+    prompt_external_id = serializers.CharField(source="prompt__external_id")
+    item = serializers.IntegerField(source="item_id")
+
+
+PrivateExposurePageSerializer = page_of(PrivateExposureSerializer, "PrivateExposurePage")

@@ -28,6 +28,7 @@ from labeling.access import (
     campaign_membership,
     campaign_role,
     remember_membership,
+    sees_private_items,
 )
 from labeling.models import Annotation, Assignment, Campaign, Item, Prompt, QueueStrategy
 from labeling.quality.on_submit import quality_after_submit
@@ -187,15 +188,19 @@ def _pick_and_lease(
     """Lease the next item for `user`: (item id, text, model id, prompt id, prompt text, lease).
 
     Gold is mixed in at the campaign's gold rate, but only while regular work remains, so the
-    queue never ends on a run of gold; it takes no slot.
+    queue never ends on a run of gold; it takes no slot. Items of private prompts only go to
+    annotators the campaign lets see them (`sees_private_items`).
     """
     order = _order(campaign)
+    public_only = not sees_private_items(user, campaign)
     gold_turn = campaign.gold_rate > 0 and _rng.random() < campaign.gold_rate
-    if gold_turn and sql.pick_item(campaign.pk, user.pk, order) is not None:
-        gold = sql.pick_and_lease(campaign.pk, user.pk, "gold", now, expires)
+    if gold_turn and sql.pick_item(campaign.pk, user.pk, order, public_only=public_only):
+        gold = sql.pick_and_lease(
+            campaign.pk, user.pk, "gold", now, expires, public_only=public_only
+        )
         if gold is not None:
             return gold
-    return sql.pick_and_lease(campaign.pk, user.pk, order, now, expires)
+    return sql.pick_and_lease(campaign.pk, user.pk, order, now, expires, public_only=public_only)
 
 
 _rng = random.SystemRandom()
@@ -309,6 +314,38 @@ def annotation_submit(
     return annotation
 
 
+SKIP_WINDOW = timedelta(hours=1)
+
+
+def _check_skip_limit(campaign: Campaign, user: User, now: datetime) -> None:
+    """At most `skip_limit_per_hour` skips in any hour: next-then-skip would otherwise page
+    through every item, the held-out (private) prompts included."""
+    limit = campaign.skip_limit_per_hour
+    skips = (
+        Assignment.objects.filter(
+            campaign=campaign,
+            annotator=user,
+            status=Assignment.Status.SKIPPED,
+            finished_at__gt=now - SKIP_WINDOW,
+        )
+        .order_by("finished_at")
+        .values_list("finished_at", flat=True)
+    )
+    recent = [t for t in skips if t is not None]
+    if len(recent) < limit:
+        return
+    # Skipping is possible again once enough of these skips are more than an hour old.
+    free_at = recent[len(recent) - limit] + SKIP_WINDOW
+    wait_s = max(1, int((free_at - now).total_seconds()) + 1)
+    raise DomainError(
+        f"you have skipped {len(recent)} items in the last hour, this campaign's limit of "
+        f"{limit}; label this item, or skip again in {(wait_s + 59) // 60} minute(s)",
+        code="skip_limit",
+        status_code=429,
+        extra={"retry_after_s": wait_s, "skip_limit_per_hour": limit},
+    )
+
+
 def assignment_skip(*, assignment_id: int, user: User, now: datetime | None = None) -> Assignment:
     now = now or timezone.now()
     with transaction.atomic():
@@ -320,6 +357,7 @@ def assignment_skip(*, assignment_id: int, user: User, now: datetime | None = No
             raise DomainError(
                 "this item is already submitted", code="already_submitted", status_code=409
             )
+        _check_skip_limit(assignment.campaign, user, now)
         if assignment.status == Assignment.Status.ACTIVE and not assignment.item.is_gold:
             Item.objects.filter(pk=assignment.item_id).update(open_slots=F("open_slots") + 1)
         assignment.status = Assignment.Status.SKIPPED

@@ -46,7 +46,7 @@ def _execute(sql: str, params: list[Any]) -> int:
 
 
 _PICK = (
-    "SELECT i.id, i.text, i.model_id, p.id, p.text FROM labeling_item i"
+    "SELECT i.id, i.text, i.model_id, p.id, p.text, p.split FROM labeling_item i"
     " JOIN labeling_prompt p ON p.id = i.prompt_id"
     " WHERE i.campaign_id = %s AND {where} AND NOT EXISTS ("
     "  SELECT 1 FROM labeling_assignment u WHERE u.item_id = i.id AND u.annotator_id = %s"
@@ -59,21 +59,33 @@ _ORDERS = {
     "priority": ("i.open_slots > 0", "i.open_slots, i.priority DESC, i.random_key"),
     "gold": ("i.is_gold", "i.random_key"),
 }
+# For an annotator the campaign does not let see held-out prompts (Campaign.private_restricted):
+# a fixed variant of each statement, so the unrestricted ones keep their plans.
+_PUBLIC_ONLY = " AND p.split = 'public'"
+
+
+def _where(order: str, public_only: bool) -> tuple[str, str]:
+    where, order_by = _ORDERS[order]
+    return (where + _PUBLIC_ONLY if public_only else where), order_by
+
+
+def _pick(campaign_id: int, user_id: int, order: str, public_only: bool) -> tuple[Any, ...] | None:
+    where, order_by = _where(order, public_only)
+    lock = " FOR UPDATE OF i SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    return _fetchone(_PICK.format(where=where, order=order_by) + lock, [campaign_id, user_id])
 
 
 def pick_item(
-    campaign_id: int, user_id: int, order: str = "random"
+    campaign_id: int, user_id: int, order: str = "random", *, public_only: bool = False
 ) -> tuple[int, str, int, int, str] | None:
     """(item id, text, model id, prompt id, prompt text) of the next item, locked on PostgreSQL.
 
     Fewest open slots first (finish items others started), then the classifier's priority
     (order "priority") or the item's fixed random key; "gold" picks among gold items instead,
     which sit outside the open-slot queue. Never an item this annotator holds, submitted or
-    skipped.
+    skipped; with `public_only`, never an item of a private prompt.
     """
-    where, order_by = _ORDERS[order]
-    lock = " FOR UPDATE OF i SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    row = _fetchone(_PICK.format(where=where, order=order_by) + lock, [campaign_id, user_id])
+    row = _pick(campaign_id, user_id, order, public_only)
     return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
 
@@ -99,6 +111,17 @@ def upsert_lease(
     return int(row[0])
 
 
+def record_exposure(
+    campaign_id: int, prompt_id: int, item_id: int, user_id: int, shown_at: datetime
+) -> None:
+    """Log that this annotator was shown this private prompt (PrivateExposure)."""
+    _execute(
+        "INSERT INTO labeling_privateexposure"
+        " (campaign_id, prompt_id, item_id, annotator_id, shown_at) VALUES (%s, %s, %s, %s, %s)",
+        [campaign_id, prompt_id, item_id, user_id, _adapt(shown_at)],
+    )
+
+
 def mark_submitted(assignment_id: int, item_id: int, finished_at: datetime) -> None:
     _execute(
         "UPDATE labeling_assignment SET status = 'submitted', finished_at = %s WHERE id = %s",
@@ -110,7 +133,8 @@ def mark_submitted(assignment_id: int, item_id: int, finished_at: datetime) -> N
 _PICK_AND_LEASE_PG = (
     "WITH picked AS ("
     " SELECT i.id AS item_id, i.text AS item_text, i.model_id, p.id AS prompt_id,"
-    " p.text AS prompt_text FROM labeling_item i JOIN labeling_prompt p ON p.id = i.prompt_id"
+    " p.text AS prompt_text, p.split FROM labeling_item i"
+    " JOIN labeling_prompt p ON p.id = i.prompt_id"
     " WHERE i.campaign_id = %s AND {where} AND NOT EXISTS ("
     "  SELECT 1 FROM labeling_assignment u WHERE u.item_id = i.id AND u.annotator_id = %s"
     "  AND u.status IN ('active', 'submitted', 'skipped'))"
@@ -122,7 +146,10 @@ _PICK_AND_LEASE_PG = (
     "  SELECT %s, item_id, %s, 'active', %s, %s, NULL FROM picked"
     "  ON CONFLICT (item_id, annotator_id) DO UPDATE SET status = 'active',"
     "  campaign_id = excluded.campaign_id, leased_at = excluded.leased_at,"
-    "  expires_at = excluded.expires_at, finished_at = NULL RETURNING id)"
+    "  expires_at = excluded.expires_at, finished_at = NULL RETURNING id),"
+    " seen AS (INSERT INTO labeling_privateexposure"
+    "  (campaign_id, prompt_id, item_id, annotator_id, shown_at)"
+    "  SELECT %s, prompt_id, item_id, %s, %s FROM picked WHERE split = 'private')"
     " SELECT picked.item_id, picked.item_text, picked.model_id, picked.prompt_id,"
     " picked.prompt_text, lease.id FROM picked, lease"
 )
@@ -134,65 +161,72 @@ def pick_and_lease(
     order: str,
     leased_at: datetime,
     expires_at: datetime,
+    *,
+    public_only: bool = False,
 ) -> tuple[int, str, int, int, str, int] | None:
-    """Pick the next item (as `pick_item`), take its slot (not for gold) and lease it.
+    """Pick the next item (as `pick_item`), take its slot (not for gold), lease it, and log the
+    exposure when its prompt is private.
 
     (item id, text, model id, prompt id, prompt text, lease id), or None when nothing is left.
-    On PostgreSQL it is one statement (data-modifying CTEs), where the three would be three
-    round trips; SQLite runs them one after the other inside its write transaction.
+    On PostgreSQL it is one statement (data-modifying CTEs), where the four would be four
+    round trips; SQLite runs them one after the other inside its write transaction (the
+    exposure's INSERT only for a private prompt).
     """
     takes_slot = order != "gold"
     if connection.vendor == "postgresql":
-        where, order_by = _ORDERS[order]
+        where, order_by = _where(order, public_only)
+        leased, expires = _adapt(leased_at), _adapt(expires_at)
+        pick, lease = [campaign_id, user_id], [campaign_id, user_id, leased, expires]
         row = _fetchone(
             _PICK_AND_LEASE_PG.format(where=where, order=order_by),
-            [
-                campaign_id,
-                user_id,
-                takes_slot,
-                campaign_id,
-                user_id,
-                _adapt(leased_at),
-                _adapt(expires_at),
-            ],
+            [*pick, takes_slot, *lease, campaign_id, user_id, leased],
         )
         if row is None:
             return None
         return (row[0], row[1], row[2], row[3], row[4], int(row[5]))
-    picked = pick_item(campaign_id, user_id, order)
+    picked = _pick(campaign_id, user_id, order, public_only)
     if picked is None:
         return None
+    item_id, text, model_id, prompt_id, prompt_text, split = picked
     if takes_slot:
-        take_slot(picked[0])
-    lease_id = upsert_lease(campaign_id, picked[0], user_id, leased_at, expires_at)
-    return (*picked, lease_id)
+        take_slot(item_id)
+    lease_id = upsert_lease(campaign_id, item_id, user_id, leased_at, expires_at)
+    if split == "private":
+        record_exposure(campaign_id, prompt_id, item_id, user_id, leased_at)
+    return (item_id, text, model_id, prompt_id, prompt_text, lease_id)
 
 
-def annotator_progress(campaign_id: int, user_id: int, cap: int | None = None) -> dict[str, Any]:
+def annotator_progress(
+    campaign_id: int, user_id: int, cap: int | None = None, *, public_only: bool = False
+) -> dict[str, Any]:
     """Done, and items left for this annotator (the current one included), in one statement.
 
     Open items, less the open ones they submitted or skipped, plus a lease of theirs that took
     an item's last slot. Counting the open items walks every one of them (5.6 ms of PostgreSQL
     at 10,000 items, growing with the campaign), so `next` passes a `cap`: it counts at most
-    that many, and `available_capped` says the figure is then a lower bound.
+    that many, and `available_capped` says the figure is then a lower bound. With
+    `public_only` (an annotator kept off private prompts) items of private prompts don't count.
     """
+    items = "labeling_item o"
+    finished = "a.status IN ('submitted', 'skipped') AND i.open_slots > 0"
+    mine = "labeling_assignment a JOIN labeling_item i ON i.id = a.item_id"
+    if public_only:
+        items += " JOIN labeling_prompt p ON p.id = o.prompt_id AND p.split = 'public'"
+        finished += " AND ap.split = 'public'"
+        mine += " JOIN labeling_prompt ap ON ap.id = i.prompt_id"
     if cap is None:
-        open_count = (
-            "SELECT COUNT(*) FROM labeling_item o WHERE o.campaign_id = %s AND o.open_slots > 0"
-        )
+        open_count = f"SELECT COUNT(*) FROM {items} WHERE o.campaign_id = %s AND o.open_slots > 0"
     else:
         open_count = (
-            "SELECT COUNT(*) FROM (SELECT 1 FROM labeling_item o"
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM {items}"
             f" WHERE o.campaign_id = %s AND o.open_slots > 0 LIMIT {int(cap)}) o"
         )
     row = _fetchone(
         f"SELECT ({open_count}),"
         " SUM(CASE WHEN a.status = 'submitted' THEN 1 ELSE 0 END),"
-        " SUM(CASE WHEN a.status IN ('submitted', 'skipped') AND i.open_slots > 0"
-        "  THEN 1 ELSE 0 END),"
+        f" SUM(CASE WHEN {finished} THEN 1 ELSE 0 END),"
         " SUM(CASE WHEN a.status = 'active' AND i.open_slots = 0 THEN 1 ELSE 0 END)"
-        " FROM labeling_assignment a JOIN labeling_item i ON i.id = a.item_id"
-        " WHERE a.campaign_id = %s AND a.annotator_id = %s",
+        f" FROM {mine} WHERE a.campaign_id = %s AND a.annotator_id = %s",
         [campaign_id, campaign_id, user_id],
     )
     assert row is not None
@@ -206,7 +240,7 @@ def annotator_progress(campaign_id: int, user_id: int, cap: int | None = None) -
 
 _CAMPAIGN = Columns(Campaign)
 _RUBRIC = Columns(Rubric)
-_MEMBER = Columns(Membership, ["role", "paused_at", "pause_reason"])
+_MEMBER = Columns(Membership, ["role", "paused_at", "pause_reason", "private_access"])
 
 
 _CAMPAIGN_SQL = (

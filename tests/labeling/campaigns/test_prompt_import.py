@@ -42,7 +42,7 @@ def test_jsonl_import_creates_every_row(campaign: Campaign, admin_api: APIClient
     )
     r = admin_api.post(_url(campaign), {"content": content, "format": "jsonl"}, format="json")
     assert r.status_code == 201, r.content
-    assert r.json() == {"created": 3}
+    assert r.json()["created"] == 3
     rows = {p.text: p for p in Prompt.objects.filter(campaign=campaign)}
     assert set(rows) == {"How do I bake bread?", "Is the earth flat?", "What is 2+2?"}
     assert rows["How do I bake bread?"].category == "cooking"
@@ -70,7 +70,7 @@ def test_csv_content_import(campaign: Campaign, admin_api: APIClient) -> None:
     content = 'text,category,split\n"Why, though?",misc,public\nSecond one?,,private\n'
     r = admin_api.post(_url(campaign), {"content": content, "format": "csv"}, format="json")
     assert r.status_code == 201, r.content
-    assert r.json() == {"created": 2}
+    assert r.json()["created"] == 2
     assert dict(Prompt.objects.values_list("text", "split")) == {
         "Why, though?": "public",
         "Second one?": "private",
@@ -96,7 +96,7 @@ def test_truthfulqa_csv_file_upload(campaign: Campaign, admin_api: APIClient) ->
     # No format: the .csv file name decides.
     r = admin_api.post(_url(campaign), {"file": upload}, format="multipart")
     assert r.status_code == 201, r.content
-    assert r.json() == {"created": 2}
+    assert r.json()["created"] == 2
     seeds = Prompt.objects.get(campaign=campaign, text__startswith="What happens")
     assert seeds.text == "What happens if you eat watermelon seeds?"
     assert seeds.category == "Misconceptions"

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("labeling", "0005_hot_path_indexes"),
+        ("labeling", "0006_prompt_imports_private_exposure"),
     ]
 
     operations = [
