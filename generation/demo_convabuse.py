@@ -122,7 +122,11 @@ def _build(utterances: list[Utterance], admin: Any) -> Campaign:
             if u.bot == bot
         ]
         items_create(campaign=campaign, model_id=model.pk, params_hash="convabuse", new_items=new)
-    return campaign_update(campaign=campaign, data={"status": "labeling"})
+    # The replay skips every item an annotator did not label in the dataset: far more than the
+    # hourly skip cap meant for people.
+    return campaign_update(
+        campaign=campaign, data={"status": "labeling", "skip_limit_per_hour": 10_000}
+    )
 
 
 def _replay(campaign: Campaign, utterances: list[Utterance]) -> int:

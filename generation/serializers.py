@@ -42,11 +42,12 @@ def _checked_base_url(value: str) -> str:
 
 class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
     default_decoding = StrictJSONField(required=False)
-    max_concurrency = serializers.IntegerField(min_value=1, max_value=256, default=4)
+    # Not required: the model's defaults (4 requests at a time, 60 s, 5 retries) apply.
+    max_concurrency = serializers.IntegerField(min_value=1, max_value=256, required=False)
     requests_per_minute = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     tokens_per_minute = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    timeout_s = serializers.FloatField(min_value=0.1, max_value=3600, default=60.0)
-    max_retries = serializers.IntegerField(min_value=0, max_value=20, default=5)
+    timeout_s = serializers.FloatField(min_value=0.1, max_value=3600, required=False)
+    max_retries = serializers.IntegerField(min_value=0, max_value=20, required=False)
 
     class Meta:
         model = CandidateModel

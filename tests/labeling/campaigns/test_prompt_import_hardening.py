@@ -174,7 +174,7 @@ def test_invalid_utf8_in_a_file_names_its_line(campaign: Campaign, admin_api: AP
     ("line", "field"),
     [
         ('{"text": "Nul \\u0000 here?"}', "text"),
-        ('{"text": "Fine?", "reference": {"a": "\\u0000"}}', "reference"),
+        ('{"text": "Fine?", "reference": {"a": "\\u0000"}}', "reference.a"),
         ('{"text": "Fine?", "id": ' + "9" * 5000 + "}", ""),
         ('{"text": "Fine?", "split": ["private"]}', "split"),
     ],
