@@ -63,7 +63,7 @@ class SubmitApi(APIView):
 
 
 class SkipApi(APIView):
-    @extend_schema(request=None, responses=s.AssignmentSerializer)
+    @extend_schema(request=None, responses=s.SkipResultSerializer)
     def post(self, request: Request, pk: int) -> Response:
         assignment = services.assignment_skip(assignment_id=pk, user=access.signed_in(request))
         return Response({"id": assignment.pk, "status": assignment.status})
