@@ -23,6 +23,7 @@ from classifiers.services.runs import (
 )
 from core.api import PAGE_PARAMS
 from core.errors import DomainError
+from core.schema import conflict
 from labeling import access
 from labeling.access import get_campaign
 from labeling.models import Campaign
@@ -70,7 +71,10 @@ class TrainingRunListApi(APIView):
 
     @extend_schema(
         request=s.RunRequestSerializer,
-        responses={201: s.TrainingRunDetailSerializer},
+        responses={
+            201: s.TrainingRunDetailSerializer,
+            409: conflict("a run for the same target is queued or running"),
+        },
         description="Retrain now. 409 while a run for the same target is queued or running.",
     )
     def post(self, request: Request, pk: int) -> Response:

@@ -10,7 +10,8 @@ operation takes, instead of in every view:
 - 404 where the path names an object;
 - 429 where the view is throttled.
 
-A view's own `@extend_schema(responses=...)` for a code wins.
+A view's own `@extend_schema(responses=...)` for a code wins; the 409s (a state conflict: a
+lease lost, a job or run already going) are declared per view with `conflict(...)`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ ERRORS = {
     "429": "Too many requests: try again later",
 }
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def conflict(description: str) -> OpenApiResponse:
+    """A 409 in the one error shape, for `@extend_schema(responses={409: conflict(...)})`."""
+    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 class AutoSchema(openapi.AutoSchema):
