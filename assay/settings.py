@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.database.DatabaseUnavailableMiddleware",  # a database down answers 503, not 500
 ]
 
 ROOT_URLCONF = "assay.urls"
