@@ -147,3 +147,27 @@ def test_slices_stay_fixed_when_labels_arrive() -> None:
     assert all(after[i] == s for i, s in before.items())
     assert set(first.eval_item_ids) < set(second.eval_item_ids)
     assert second.n_labels == 180 and second.labels_sha256 != first.labels_sha256
+
+
+def test_a_run_redelivered_after_its_worker_was_killed_is_taken_over() -> None:
+    from django.utils import timezone
+
+    from classifiers.services.training import training_run_execute
+
+    campaign, _ = labeled_campaign(60)
+    # Its worker was killed mid-training: the run says running, under task t-1.
+    run = TrainingRun.objects.create(
+        campaign=campaign,
+        target="harm",
+        backend="tfidf_logreg",
+        status=TrainingRun.Status.RUNNING,
+        task_id="t-1",
+        started_at=timezone.now(),
+    )
+    training_run_execute(run.pk, "t-2")  # another task does not touch a live run
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.RUNNING
+    training_run_execute(run.pk, "t-1")  # the broker redelivers t-1: it starts over
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    assert ClassifierVersion.objects.filter(run=run).count() == 1
