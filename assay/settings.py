@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "core.database.DatabaseUnavailableMiddleware",  # a database down answers 503, not 500
+    "core.querystring.NulInQueryMiddleware",
 ]
 
 ROOT_URLCONF = "assay.urls"
@@ -185,6 +186,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands a task back to the queue when its worker has not acknowledged it this many
+    # seconds after taking it (acks_late: a worker killed mid-task). It must exceed the
+    # longest task and countdown, or a live task is delivered twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

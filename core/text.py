@@ -40,8 +40,9 @@ def _join(path: str, key: str | int) -> str:
 
 
 def check_value(value: Any, path: str = "", *, max_depth: int = MAX_JSON_DEPTH) -> None:
-    """Raise BadInput for the first lone surrogate (in a key or a string), non-finite float or
-    nesting deeper than `max_depth` in a decoded JSON-like value. Iterative: no recursion limit."""
+    """Raise BadInput for the first lone surrogate (in a key or a string), NUL character in a
+    string, non-finite float or nesting deeper than `max_depth` in a decoded JSON-like value.
+    Iterative: no recursion limit."""
     stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         node, where, depth = stack.pop()
@@ -50,6 +51,8 @@ def check_value(value: Any, path: str = "", *, max_depth: int = MAX_JSON_DEPTH) 
         if isinstance(node, str):
             if has_lone_surrogate(node):
                 raise BadInput("contains a lone UTF-16 surrogate (not valid Unicode text)", where)
+            if "\x00" in node:  # PostgreSQL stores no U+0000, in text or in jsonb
+                raise BadInput("contains a NUL character (U+0000)", where)
         elif isinstance(node, float):
             if not math.isfinite(node):
                 raise BadInput("must be a finite number", where)

@@ -42,3 +42,12 @@ def test_pages_outside_the_api_get_a_plain_503() -> None:
         r = client.get("/campaigns/1")
     assert r.status_code == 503
     assert r["Content-Type"].startswith("text/plain")
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_query_parameter_answers_400(client_as: Any) -> None:
+    api = client_as(UserFactory.create())
+    r = api.get("/api/leaderboard/", {"category": "a\x00b"})
+    assert r.status_code == 400
+    assert r.json()["errors"] == {"category": ["contains a NUL character (U+0000)"]}
+    assert api.get("/api/leaderboard/", {"category": "ab"}).status_code == 200
