@@ -2,9 +2,9 @@
 
 Schemathesis writes valid JSON from Python values, so it never sends a lone surrogate escape,
 NaN, a NUL inside a JSON string, 10^5 levels of nesting or an id past PostgreSQL's bigint. Each
-operation gets these, one field at a time over a body that is otherwise valid (a template below,
-or a body the operation accepted during the generated phase), so the bad value reaches the code
-behind the first field check.
+operation gets these, one leaf at a time (up to 16 per operation) in a body that is otherwise
+valid (a template below, or a body the operation accepted during the generated phase), so the
+bad value is the only thing wrong and reaches the code behind the first field check.
 """
 
 from __future__ import annotations
@@ -130,49 +130,70 @@ def hostile_inputs(
     yield Hostile("body a JSON list", seeded_path, {}, b"[1, 2]")
     if not isinstance(template, dict):
         return
+    yield Hostile("body as is (the baseline)", seeded_path, {}, _dump(template))
     yield Hostile("body with NaN at the top", seeded_path, {}, _dump({**template, "x": NAN}))
     for key in template:
-        for what, swap in (
-            ("lone surrogate", _strings(SURROGATE)),
-            ("NUL in strings", _strings(NUL)),
-            ("NaN", _numbers(NAN)),
-            ("int 2^64", _ints(2**64)),
-            ("nested 500 deep", _deep),
-        ):
-            changed = {**template, key: swap(template[key])}
-            if json.dumps(changed, allow_nan=True) != json.dumps(template):
-                yield Hostile(f"body {key}: {what}", seeded_path, {}, _dump(changed))
+        deep = {**template, key: _deep(template[key])}
+        yield Hostile(f"body {key}: nested 500 deep", seeded_path, {}, _dump(deep))
+    # One leaf at a time, so the bad value is the only thing wrong with the body.
+    for where in _some(list(_leaves(template, ()))):
+        leaf = _get(template, where)
+        name = _name(where)
+        swaps: list[tuple[str, Any]]
+        if isinstance(leaf, str):
+            swaps = [("lone surrogate", SURROGATE), ("NUL", NUL)]
+        elif isinstance(leaf, bool) or leaf is None:
+            swaps = []
+        else:
+            swaps = [("NaN", NAN), ("2^64", 2**64)]
+        for what, bad in swaps:
+            body = _dump(_put(template, where, bad))
+            yield Hostile(f"body {name}: {what}", seeded_path, {}, body)
+
+
+MAX_LEAVES = 16  # per operation: an even spread over the template's leaves
+
+
+def _some(paths: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    if len(paths) <= MAX_LEAVES:
+        return paths
+    step = len(paths) / MAX_LEAVES
+    return [paths[int(i * step)] for i in range(MAX_LEAVES)]
+
+
+def _leaves(value: Any, where: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, (*where, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*where, i))
+    else:
+        yield where
+
+
+def _get(value: Any, where: tuple[Any, ...]) -> Any:
+    for step in where:
+        value = value[step]
+    return value
+
+
+def _put(value: Any, where: tuple[Any, ...], leaf: Any) -> Any:
+    if not where:
+        return leaf
+    head, rest = where[0], where[1:]
+    if isinstance(value, dict):
+        return {**value, head: _put(value[head], rest, leaf)}
+    return [_put(v, rest, leaf) if i == head else v for i, v in enumerate(value)]
+
+
+def _name(where: tuple[Any, ...]) -> str:
+    return "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in where).lstrip(".")
 
 
 def _dump(body: Any) -> bytes:
     # ensure_ascii writes a lone surrogate as its escape, which is what a client would send.
     return json.dumps(body, ensure_ascii=True, allow_nan=True).encode()
-
-
-def _map(value: Any, leaf: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _map(v, leaf) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_map(v, leaf) for v in value]
-    return leaf(value)
-
-
-def _strings(replacement: str) -> Any:
-    return lambda value: _map(value, lambda v: replacement if isinstance(v, str) else v)
-
-
-def _numbers(replacement: float) -> Any:
-    def leaf(v: Any) -> Any:
-        return replacement if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-
-    return lambda value: _map(value, leaf)
-
-
-def _ints(replacement: int) -> Any:
-    def leaf(v: Any) -> Any:
-        return replacement if isinstance(v, int) and not isinstance(v, bool) else v
-
-    return lambda value: _map(value, leaf)
 
 
 def _deep(value: Any) -> Any:

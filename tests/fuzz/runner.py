@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import traceback
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,10 +50,12 @@ class Tally:
     operations: int = 0
     requests: int = 0
     server_errors: int = 0
-    findings: dict[tuple[str, str, int], Finding] = field(default_factory=dict)
+    findings: dict[tuple[str, str, int, str], Finding] = field(default_factory=dict)
+    statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
 
     def add(self, finding: Finding) -> None:
-        key = (finding.operation, finding.check, finding.status)
+        # A 5xx is told apart by where it was raised, a schema failure by what it says.
+        key = (finding.operation, finding.check, finding.status, _cause(finding.detail))
         if key in self.findings:
             self.findings[key].count += 1
         else:
@@ -145,12 +148,16 @@ class Caller:
             response_schema_conformance,
         ]
 
-    def send(self, case: Any, **raw: Any) -> Any:
+    def send(self, case: Any, phase: str = "generated", **raw: Any) -> Any:
         if case.path_parameters.get("id") == FRESH_LEASE:
-            case.path_parameters["id"] = self._fresh_lease(case)
+            # A new dict: the strategy may share the one it was given with every case.
+            case.path_parameters = {**case.path_parameters, "id": self._fresh_lease(case)}
         with _server_exceptions() as caught:
             response = case.call(headers=self.headers, **raw)
         self.tally.requests += 1
+        self.tally.statuses[f"{case.method} {case.operation.path} ({phase})"][
+            response.status_code
+        ] += 1
         sketch = _sketch(case, raw)
         if response.status_code < 300 and isinstance(case.body, dict) and not raw:
             self.accepted[f"{case.method} {case.operation.path}"] = case.body
@@ -172,13 +179,13 @@ class Caller:
     def send_raw(self, op: Any, bad: Hostile) -> None:
         """One hostile input: its raw JSON body replaces the case's."""
         if bad.body is None:
-            case = op.Case(path_parameters=bad.path, query=bad.query)
-            self.send(case)
+            case = op.Case(path_parameters=dict(bad.path), query=bad.query)
+            self.send(case, "hostile")
             return
         case = op.Case(
-            path_parameters=bad.path, query=bad.query, body={}, media_type="application/json"
+            path_parameters=dict(bad.path), query=bad.query, body={}, media_type="application/json"
         )
-        self.send(case, data=bad.body)
+        self.send(case, "hostile", data=bad.body)
 
     def _finding(self, case: Any, check: str, status: int, detail: str, sketch: str) -> Finding:
         return Finding(
@@ -196,6 +203,21 @@ class Caller:
         self.tally.requests += 1
         lease = r.json().get("assignment") if r.status_code == 200 else None
         return int(lease["id"]) if lease else FRESH_LEASE
+
+
+def read_back(schema: Any, caller: Caller) -> None:
+    """Every read of the seeded objects once more, after all the fuzzing: what the fuzzer
+    stored (and what it may have broken) must still read and export without a 5xx."""
+    for op in operations(schema):
+        if op.method.upper() != "GET":
+            continue
+        path = seeded_path(op, caller.world)
+        formats: list[str | None] = [None]
+        if op.path.endswith("/export/"):
+            formats = ["jsonl", "csv", "parquet", "hf", "label_studio"]
+        for fmt in formats:
+            query: dict[str, str] = {"as": fmt} if fmt else {}
+            caller.send(op.Case(path_parameters=dict(path), query=query), "readback")
 
 
 def fuzz_operation(op: Any, caller: Caller, *, max_examples: int = MAX_EXAMPLES) -> None:
@@ -243,6 +265,11 @@ def _project_frame(exc: BaseException) -> str:
             where = f"{frame.filename.rsplit('/', 2)[-2:][0]}/{frame.filename.rsplit('/', 1)[-1]}"
             where += f":{frame.lineno}"
     return where
+
+
+def _cause(detail: str) -> str:
+    head, _, where = detail.rpartition(" at ")
+    return f"{head.split(':')[0]} at {where}" if where else detail.split(":")[0]
 
 
 def _check_name(failure: Any) -> str:

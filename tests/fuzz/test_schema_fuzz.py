@@ -18,7 +18,15 @@ from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 from tests.fuzz.hostile import hostile_inputs, templates
-from tests.fuzz.runner import Caller, Tally, fuzz_operation, load_schema, operations, seeded_path
+from tests.fuzz.runner import (
+    Caller,
+    Tally,
+    fuzz_operation,
+    load_schema,
+    operations,
+    read_back,
+    seeded_path,
+)
 from tests.fuzz.seed import World, seed_world
 
 
@@ -55,6 +63,7 @@ def test_no_server_error_and_every_response_in_the_schema(
         template = bodies.get(key, caller.accepted.get(key))
         for bad in hostile_inputs(raw_op, seeded_path(op, world), template):
             caller.send_raw(op, bad)
+    read_back(schema, caller)
     out = settings.VAR_DIR / "fuzz"
     out.mkdir(parents=True, exist_ok=True)
     summary = {
@@ -63,6 +72,7 @@ def test_no_server_error_and_every_response_in_the_schema(
         "requests": tally.requests,
         "server_errors": tally.server_errors,
         "findings": [asdict(f) for f in tally.findings.values()],
+        "statuses": {op: dict(sorted(c.items())) for op, c in sorted(tally.statuses.items())},
     }
     (out / f"{role}.json").write_text(json.dumps(summary, indent=1))
     print("\n" + tally.report())
