@@ -190,9 +190,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Redis hands a task back to the queue when its worker has not acknowledged it this many
     # seconds after taking it (acks_late: a worker killed mid-task). It must exceed the
-    # longest task and countdown, or a live task is delivered twice.
+    # longest task and countdown, or a live task is delivered twice. Workers look for such
+    # tasks every tenth of it, at most every 10 s (kombu's default sweep is every 100 s).
+    _VISIBILITY_S = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+        "visibility_timeout": _VISIBILITY_S,
+        "unacked_restore_interval": max(1, min(10, _VISIBILITY_S // 10)),
+        "unacked_restore_throttle": 1,
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
