@@ -89,7 +89,7 @@ test-integration: install frontend
 
 # The schema fuzzer (tests/fuzz): every API operation as an admin and as an annotator, no 5xx
 # and nothing the OpenAPI schema does not declare; on PostgreSQL + Redis, as .ci/run runs it.
-# FUZZ_MAX_EXAMPLES=3 for a quick look (default 25 per operation and mode).
+# FUZZ_MAX_EXAMPLES=3 for a quick look (default 25: 50 cases per operation, both modes).
 test-fuzz: install
 	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -m fuzz -q tests/fuzz
 
