@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.database.DatabaseUnavailableMiddleware",  # a database down answers 503, not 500
+    "core.querystring.NulInQueryMiddleware",
 ]
 
 ROOT_URLCONF = "assay.urls"
@@ -212,7 +214,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
@@ -261,6 +263,17 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands a task back to the queue when its worker has not acknowledged it this many
+    # seconds after taking it (acks_late: a worker killed mid-task). It must exceed the
+    # longest task and countdown, or a live task is delivered twice. Workers look for such
+    # tasks every tenth of it, at most every 10 s (kombu's default sweep is every 100 s).
+    _VISIBILITY_S = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _VISIBILITY_S,
+        "unacked_restore_interval": max(1, min(10, _VISIBILITY_S // 10)),
+        "unacked_restore_throttle": 1,
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)

@@ -22,6 +22,7 @@ from classifiers.services.runs import (
 )
 from core.api import PAGE_PARAMS, Pagination
 from core.errors import DomainError
+from core.schema import conflict
 from labeling import access
 from labeling.access import get_campaign
 from labeling.models import Campaign
@@ -69,7 +70,10 @@ class TrainingRunListApi(APIView):
 
     @extend_schema(
         request=s.RunRequestSerializer,
-        responses={201: s.TrainingRunDetailSerializer},
+        responses={
+            201: s.TrainingRunDetailSerializer,
+            409: conflict("a run for the same target is queued or running"),
+        },
         description="Retrain now. 409 while a run for the same target is queued or running.",
     )
     def post(self, request: Request, pk: int) -> Response:

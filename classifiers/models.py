@@ -46,6 +46,9 @@ class TrainingRun(models.Model):
     train_seconds = models.FloatField(null=True, blank=True)
     artifact_path = models.CharField(max_length=1000, blank=True)
     error = models.TextField(blank=True)
+    # The Celery task running it: redelivered after its worker was killed, the task (same id)
+    # takes the run over instead of leaving it "running" until it expires.
+    task_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

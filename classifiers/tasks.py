@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 TRAIN_RUN = "classifiers.train_run"
 # Sent by name from labeling after a consensus refit (labeling never imports classifiers).
 RETRAIN_IF_DUE = "classifiers.retrain_if_due"
 
 
-@shared_task(name=TRAIN_RUN, acks_late=True)
-def train_run(run_id: int) -> None:
+@shared_task(name=TRAIN_RUN, acks_late=True, bind=True)
+def train_run(self: Task, run_id: int) -> None:
     from classifiers.services.training import training_run_execute
 
-    training_run_execute(run_id)
+    training_run_execute(run_id, self.request.id or "")
 
 
 @shared_task(name=RETRAIN_IF_DUE)

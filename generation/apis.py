@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.schema import conflict
 from generation import serializers as s
 from generation.models import CandidateModel, GenerationJob
 from generation.services import (
@@ -70,7 +71,13 @@ class CampaignJobsApi(APIView):
         jobs = campaign.generation_jobs.select_related("model").order_by("id")
         return Response(s.GenerationJobSerializer(jobs, many=True).data)
 
-    @extend_schema(request=s.JobStartSerializer, responses={201: s.GenerationJobSerializer})
+    @extend_schema(
+        request=s.JobStartSerializer,
+        responses={
+            201: s.GenerationJobSerializer,
+            409: conflict("this job is running; restart it with force=true if its worker died"),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN,))
         ser = s.JobStartSerializer(data=request.data)
@@ -101,7 +108,10 @@ class JobDetailApi(APIView):
 class JobRestartApi(APIView):
     @extend_schema(
         request=s.JobRestartSerializer,
-        responses=s.GenerationJobSerializer,
+        responses={
+            200: s.GenerationJobSerializer,
+            409: conflict("the job is running; force=true takes it over"),
+        },
         description="Run the job again: only missing outputs are generated. A run that still "
         "looks alive is taken over only with force=true.",
     )

@@ -30,6 +30,9 @@ def test_check_value_names_the_path() -> None:
     with pytest.raises(BadInput) as info:
         check_value({"a": [1.0, float("nan")]})
     assert info.value.path == "a[1]"
+    with pytest.raises(BadInput, match="NUL") as info:
+        check_value({"values": {"rationale": "a\x00b"}})
+    assert info.value.path == "values.rationale"
 
 
 def test_loads_strict_refuses_what_json_loads_accepts() -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from classifiers.models import ClassifierVersion, DataSlice, TrainingRun
@@ -37,10 +38,15 @@ def artifact_root() -> Path:
     return Path(settings.VAR_DIR) / "classifiers"
 
 
-def _claim(run_id: int) -> bool:
+def _claim(run_id: int, task_id: str) -> bool:
+    """Queued, or running under this same task: a redelivery after its worker was killed (the
+    run starts over; its writes are re-run safe)."""
+    mine = Q(status=TrainingRun.Status.QUEUED)
+    if task_id:
+        mine |= Q(status=TrainingRun.Status.RUNNING, task_id=task_id)
     return bool(
-        TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
-            status=TrainingRun.Status.RUNNING, started_at=timezone.now(), error=""
+        TrainingRun.objects.filter(mine, pk=run_id).update(
+            status=TrainingRun.Status.RUNNING, started_at=timezone.now(), error="", task_id=task_id
         )
     )
 
@@ -212,9 +218,10 @@ def _record_version(
     return version
 
 
-def training_run_execute(run_id: int) -> None:
-    """Claim the queued run and carry it through; a failure is recorded on the run."""
-    if not _claim(run_id):
+def training_run_execute(run_id: int, task_id: str = "") -> None:
+    """Claim the queued run and carry it through; a failure is recorded on the run. `task_id`
+    is the Celery task's (see _claim)."""
+    if not _claim(run_id, task_id):
         log.info("training run %s is not queued; nothing to do", run_id)
         return
     run = TrainingRun.objects.select_related("campaign__rubric").get(pk=run_id)

@@ -99,7 +99,7 @@ class MembershipApi(APIView):
         rows = campaign.memberships.select_related("user").order_by("user__username")
         return Response(s.MembershipSerializer(rows, many=True).data)
 
-    @extend_schema(request=s.MembershipWriteSerializer, responses=s.MembershipSerializer)
+    @extend_schema(request=s.MembershipWriteSerializer, responses={201: s.MembershipSerializer})
     def post(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN,))
         ser = s.MembershipWriteSerializer(data=request.data)

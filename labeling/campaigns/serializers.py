@@ -119,10 +119,16 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
 
 
 class MembershipWriteSerializer(serializers.Serializer[Any]):
-    username = serializers.SlugRelatedField(
-        slug_field="username", queryset=get_user_model().objects.all()
-    )
+    # A CharField first (it refuses NUL characters, which no database lookup survives), then the
+    # user: validated_data["username"] is the User.
+    username = serializers.CharField(max_length=150)
     role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+    def validate_username(self, value: str) -> Any:
+        user = get_user_model().objects.filter(username=value).first()
+        if user is None:
+            raise serializers.ValidationError(f"no user named {value!r}")
+        return user
 
 
 class PromptSerializer(serializers.ModelSerializer[Prompt]):

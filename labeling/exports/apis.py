@@ -87,7 +87,12 @@ class CampaignExportApi(APIView):
     @extend_schema(
         operation_id="campaigns_export",
         parameters=[AS_PARAM, *EXPORT_PARAMS],
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="the export")},
+        responses={
+            (200, media): OpenApiResponse(
+                OpenApiTypes.BINARY, "the export (zip: as=parquet, hf or label_studio)"
+            )
+            for media in ("application/x-ndjson", "text/csv", "application/zip")
+        },
         description="One row per annotation (JSONL, CSV: streamed; Parquet, Hugging Face "
         "datasets folder: a zip with DATASHEET.md) or Label Studio's config and tasks (zip).",
     )
@@ -126,7 +131,7 @@ class DatasheetApi(APIView):
     @extend_schema(
         operation_id="campaigns_export_datasheet",
         parameters=[AS_PARAM, *EXPORT_PARAMS],
-        responses={200: OpenApiResponse(OpenApiTypes.STR, description="Markdown")},
+        responses={(200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, "Markdown")},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
@@ -141,7 +146,7 @@ class DatasheetApi(APIView):
 class LabelStudioConfigApi(APIView):
     @extend_schema(
         operation_id="campaigns_label_studio_config",
-        responses={200: OpenApiResponse(OpenApiTypes.STR, description="Label Studio XML")},
+        responses={(200, "application/xml"): OpenApiResponse(OpenApiTypes.STR, "Label Studio XML")},
     )
     def get(self, request: Request, pk: int) -> HttpResponse:
         campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))

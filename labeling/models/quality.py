@@ -125,13 +125,18 @@ class QualityState(models.Model):
 
     ``refit_scheduled`` is flipped by one conditional UPDATE on submit, so a burst of submits
     enqueues one refit; ``refit_started_at`` keeps a second refit of the campaign from running.
+    Both expire (consensus.REFIT_STALE): a worker killed while it held the refit's message, or
+    while it ran the refit, must not stop the campaign's refits for good. ``refit_owner`` is the
+    Celery task that holds the slot, so that its redelivery after such a kill takes it back.
     """
 
     campaign = models.OneToOneField(
         Campaign, on_delete=models.CASCADE, primary_key=True, related_name="quality_state"
     )
     refit_scheduled = models.BooleanField(default=False)
+    refit_requested_at = models.DateTimeField(null=True, blank=True)
     refit_started_at = models.DateTimeField(null=True, blank=True)
+    refit_owner = models.CharField(max_length=64, blank=True)
     last_refit_at = models.DateTimeField(null=True, blank=True)
     last_refit_s = models.FloatField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -88,12 +88,14 @@ def consensus_vote_item(
 
 def schedule_refit(campaign_id: int) -> bool:
     """Enqueue a refit after commit unless one is already waiting; True when enqueued."""
-    state = flag_refit(campaign_id)
+    now = timezone.now()
+    state = flag_refit(campaign_id, now, now - REFIT_STALE)
     if state == "waiting":
         return False
     if state == "missing":
         _, created = QualityState.objects.get_or_create(
-            campaign_id=campaign_id, defaults={"refit_scheduled": True}
+            campaign_id=campaign_id,
+            defaults={"refit_scheduled": True, "refit_requested_at": now},
         )
         if not created:
             return False
@@ -111,19 +113,28 @@ def _enqueue_refit(campaign_id: int, countdown: float | None = None) -> None:
     refit_consensus.apply_async(args=(campaign_id,), countdown=countdown)
 
 
-def refit_claim(campaign_id: int, now: datetime) -> bool:
+def refit_claim(campaign_id: int, now: datetime, owner: str = "") -> bool:
     """Take the campaign's refit slot; False while another refit of it is running.
 
     Clearing `refit_scheduled` here, before the data is read, lets submits that land during the
-    fit schedule the next refit.
+    fit schedule the next refit. `owner` (the Celery task's id) takes back a slot it already
+    holds: the broker redelivers the task of a worker killed mid-refit, under the same id.
     """
     QualityState.objects.get_or_create(campaign_id=campaign_id)
     free = Q(refit_started_at__isnull=True) | Q(refit_started_at__lt=now - REFIT_STALE)
+    if owner:
+        free |= Q(refit_owner=owner)
     return bool(
         QualityState.objects.filter(free, campaign_id=campaign_id).update(
-            refit_started_at=now, refit_scheduled=False
+            refit_started_at=now, refit_scheduled=False, refit_owner=owner
         )
     )
+
+
+def refit_running(state: QualityState, now: datetime) -> bool:
+    """A refit holds the slot, and has not held it so long that it is taken as dead."""
+    started = state.refit_started_at
+    return started is not None and started >= now - REFIT_STALE
 
 
 # --- the full refit (worker side) -------------------------------------------------------------
@@ -219,8 +230,11 @@ def _refresh_adjudicated_fits(campaign: Campaign, votes: dict[str, dict[int, Vot
         Adjudication.objects.bulk_update(changed, ["fitted"], batch_size=1000)
 
 
-def consensus_refit(*, campaign_id: int, report: bool = True) -> dict[str, Any] | None:
+def consensus_refit(
+    *, campaign_id: int, report: bool = True, owner: str = ""
+) -> dict[str, Any] | None:
     """The full refit of one campaign; None when another refit of it is running (re-queued).
+    `owner` is the Celery task's id (see refit_claim).
 
     Then, still holding the campaign's refit slot (so one writer at a time), the quality report
     is rebuilt. Returns a summary: rows written, the refit's seconds, each dimension's method.
@@ -231,8 +245,10 @@ def consensus_refit(*, campaign_id: int, report: bool = True) -> dict[str, Any] 
     campaign = Campaign.objects.select_related("rubric").filter(pk=campaign_id).first()
     if campaign is None:
         return None
-    if not refit_claim(campaign_id, now):
-        QualityState.objects.filter(campaign_id=campaign_id).update(refit_scheduled=True)
+    if not refit_claim(campaign_id, now, owner):
+        QualityState.objects.filter(campaign_id=campaign_id).update(
+            refit_scheduled=True, refit_requested_at=now
+        )
         _enqueue_refit(campaign_id)
         return None
     state = QualityState.objects.filter(campaign_id=campaign_id)
@@ -252,7 +268,7 @@ def consensus_refit(*, campaign_id: int, report: bool = True) -> dict[str, Any] 
         state.update(last_error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     finally:
-        state.update(refit_started_at=None)
+        state.update(refit_started_at=None, refit_owner="")
     methods = {d: f["method"] for d, f in details.items()}
     return {"written": written, "seconds": seconds, "methods": methods}
 

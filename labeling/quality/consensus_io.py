@@ -187,29 +187,36 @@ def upsert_item_votes(
         cur.execute(delete, delete_params)
 
 
-def flag_refit(campaign_id: int) -> str:
+def flag_refit(campaign_id: int, now: datetime, stale: datetime) -> str:
     """Mark the campaign's refit as wanted: "flipped" (enqueue one), "waiting" (one already is),
-    or "missing" (no state row yet: the caller creates it). One statement on PostgreSQL (the
-    update in a CTE), two elsewhere."""
+    or "missing" (no state row yet: the caller creates it). A flag set before `stale` counts as
+    not set: its message was lost with a killed worker. One statement on PostgreSQL (the update
+    in a CTE), two elsewhere."""
     table = QualityState._meta.db_table
     update = (
-        f'UPDATE "{table}" SET "refit_scheduled" = %s '
-        f'WHERE "campaign_id" = %s AND "refit_scheduled" = %s'
+        f'UPDATE "{table}" SET "refit_scheduled" = %s, "refit_requested_at" = %s '
+        f'WHERE "campaign_id" = %s AND ("refit_scheduled" = %s '
+        f'OR "refit_requested_at" IS NULL OR "refit_requested_at" < %s)'
     )
+    args = [True, _stamp(now), campaign_id, False, _stamp(stale)]
     exists = f'SELECT 1 FROM "{table}" WHERE "campaign_id" = %s'
     with hot_cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute(
                 f"WITH flip AS ({update} RETURNING 1)"
                 f" SELECT (SELECT COUNT(*) FROM flip), EXISTS ({exists})",
-                [True, campaign_id, False, campaign_id],
+                [*args, campaign_id],
             )
             flipped, found = cur.fetchone()
             if flipped:
                 return "flipped"
             return "waiting" if found else "missing"
-        cur.execute(update, [True, campaign_id, False])
+        cur.execute(update, args)
         if cur.rowcount:
             return "flipped"
         cur.execute(exists, [campaign_id])
         return "waiting" if cur.fetchone() else "missing"
+
+
+def _stamp(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)

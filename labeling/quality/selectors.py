@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from labeling.models import (
     Adjudication,
@@ -21,6 +22,7 @@ from labeling.models import (
     Membership,
     QualityState,
 )
+from labeling.quality.consensus import refit_running
 
 TRUTH = (Consensus.Method.GOLD, Consensus.Method.ADJUDICATED)
 
@@ -54,7 +56,7 @@ def quality_overview(campaign: Campaign) -> dict[str, Any]:
     return {
         "consensus_method": campaign.consensus_method,
         "refit_scheduled": state.refit_scheduled,
-        "refit_running": state.refit_started_at is not None,
+        "refit_running": refit_running(state, timezone.now()),
         "last_refit_at": state.last_refit_at,
         "last_refit_s": state.last_refit_s,
         "last_error": state.last_error,

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from core.api import PAGE_PARAMS, ErrorSerializer
 from core.errors import DomainError
+from core.schema import conflict
 from labeling import access
 from labeling.access import get_campaign
 from labeling.queue import serializers as s
@@ -38,7 +39,10 @@ class NextApi(APIView):
                 description="1: also lease the item after this one (prefetch); default 0",
             )
         ],
-        responses=s.NextResponseSerializer,
+        responses={
+            200: s.NextResponseSerializer,
+            409: conflict("the campaign is not open for labeling"),
+        },
         description="Lease the next item (or return your live lease). `assignment` is null "
         "when nothing is left for you; with ahead=1, `upcoming` is the item after it.",
     )
@@ -73,7 +77,13 @@ class SubmitApi(APIView):
 
 
 class SkipApi(APIView):
-    @extend_schema(request=None, responses=s.AssignmentSerializer)
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.SkipResultSerializer,
+            409: conflict("already submitted, or the campaign is not open for labeling"),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         assignment = services.assignment_skip(assignment_id=pk, user=access.signed_in(request))
         return Response({"id": assignment.pk, "status": assignment.status})

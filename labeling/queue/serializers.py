@@ -30,6 +30,13 @@ class AssignmentSerializer(serializers.ModelSerializer[Assignment]):
         read_only_fields = fields
 
 
+class SkipResultSerializer(serializers.Serializer[Any]):
+    """What skip answers: the assignment and its new status (the item is no longer yours)."""
+
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Assignment.Status.choices)
+
+
 def _iso(value: datetime) -> str:
     """A datetime as DRF's DateTimeField writes it (current time zone, ISO 8601, "Z" for UTC)."""
     text = value.astimezone(timezone.get_current_timezone()).isoformat()

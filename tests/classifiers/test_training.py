@@ -174,3 +174,27 @@ def test_items_the_version_trained_on_get_out_of_fold_predictions() -> None:
     stored = Prediction.objects.filter(version__run=run, item_id__in=snapshot)
     assert stored.count() == len(snapshot)
     assert all(p.out_of_fold_probability == rows[p.item_id][1] for p in stored)
+
+
+def test_a_run_redelivered_after_its_worker_was_killed_is_taken_over() -> None:
+    from django.utils import timezone
+
+    from classifiers.services.training import training_run_execute
+
+    campaign, _ = labeled_campaign(60)
+    # Its worker was killed mid-training: the run says running, under task t-1.
+    run = TrainingRun.objects.create(
+        campaign=campaign,
+        target="harm",
+        backend="tfidf_logreg",
+        status=TrainingRun.Status.RUNNING,
+        task_id="t-1",
+        started_at=timezone.now(),
+    )
+    training_run_execute(run.pk, "t-2")  # another task does not touch a live run
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.RUNNING
+    training_run_execute(run.pk, "t-1")  # the broker redelivers t-1: it starts over
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    assert ClassifierVersion.objects.filter(run=run).count() == 1

@@ -258,3 +258,54 @@ def test_a_vote_written_while_the_refit_fitted_is_not_overwritten(sent: list[Any
     consensus_refit(campaign_id=campaign.pk, report=False)
     assert Consensus.objects.get(item=item, dimension="harm").value == "fresh"
     assert Consensus.objects.get(item=item, dimension="bias").method == "dawid_skene"
+
+
+@pytest.mark.django_db
+def test_a_redelivered_refit_takes_back_the_slot_its_killed_worker_held(sent: list[Any]) -> None:
+    campaign = campaign_with_items(1)
+    # The worker that ran task "t-1" was killed mid-refit: the slot is still held, by t-1.
+    QualityState.objects.create(
+        campaign=campaign, refit_started_at=timezone.now(), refit_owner="t-1"
+    )
+    assert consensus_refit(campaign_id=campaign.pk, owner="t-2") is None  # another task waits
+    assert consensus_refit(campaign_id=campaign.pk, owner="t-1") is not None  # t-1 redelivered
+    state = QualityState.objects.get(campaign=campaign)
+    assert state.refit_started_at is None and state.refit_owner == ""
+
+
+@pytest.mark.django_db
+def test_a_refit_flag_whose_message_was_lost_expires(sent: list[Any]) -> None:
+    campaign = campaign_with_items(1)
+    now = timezone.now()
+    QualityState.objects.create(campaign=campaign, refit_scheduled=True, refit_requested_at=now)
+    assert consensus_service.schedule_refit(campaign.pk) is False  # one is waiting
+    # The flag is older than any debounce: the worker holding its message was killed.
+    old = now - consensus_service.REFIT_STALE - timedelta(seconds=1)
+    QualityState.objects.filter(campaign=campaign).update(refit_requested_at=old)
+    assert consensus_service.schedule_refit(campaign.pk) is True
+    requested = QualityState.objects.get(campaign=campaign).refit_requested_at
+    assert requested is not None and requested > old
+
+
+@pytest.mark.django_db
+def test_a_refit_slot_held_too_long_is_not_reported_as_running(client_as: Any) -> None:
+    campaign = campaign_with_items(1)
+    admin = member(campaign, "admin")
+    started = timezone.now() - consensus_service.REFIT_STALE - timedelta(seconds=1)
+    QualityState.objects.create(campaign=campaign, refit_started_at=started)
+    body = client_as(admin).get(f"/api/campaigns/{campaign.pk}/quality/").json()
+    assert body["refit_running"] is False
+
+
+@pytest.mark.django_db
+def test_a_scores_refresh_flag_whose_message_was_lost_expires() -> None:
+    from labeling.scores.refresh import REFRESH_STALE, score_summary_request
+
+    campaign = campaign_with_items(1)
+    now = timezone.now()
+    ScoreRefresh.objects.create(campaign=campaign, pending=True, requested_at=now)
+    assert score_summary_request(campaign_id=campaign.pk) is False
+    ScoreRefresh.objects.filter(campaign=campaign).update(
+        requested_at=now - REFRESH_STALE - timedelta(seconds=1)
+    )
+    assert score_summary_request(campaign_id=campaign.pk) is True
