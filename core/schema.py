@@ -6,7 +6,9 @@ errors all have one shape (core/errors.py), so they are declared here once, by w
 operation takes, instead of in every view:
 
 - 400 for writes, and for reads with query parameters (domain rules and bad values);
-- 403 where a view needs a signed-in user (DRF answers 403, not 401: session auth comes first);
+- 401 and 403 where a view needs a signed-in user (token auth comes first, so an anonymous
+  call is a 401 with WWW-Authenticate);
+- 415 where the operation takes a body (a content type it has no parser for);
 - 404 where the path names an object;
 - 429 where the view is throttled.
 
@@ -26,8 +28,10 @@ from core.api import ErrorSerializer
 
 ERRORS = {
     "400": "Bad input: `errors` maps each field path to its reasons",
-    "403": "Not signed in, or not allowed to do this",
+    "401": "Not signed in: send `Authorization: Token <key>` or sign in",
+    "403": "Not allowed to do this",
     "404": "No such object, or none you may see",
+    "415": "The request body's content type is not one this operation reads",
     "429": "Too many requests: try again later",
 }
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -56,7 +60,9 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in WRITES or any(p["in"] == "query" for p in params):
             codes.append("400")
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
-            codes.append("403")
+            codes += ["401", "403"]
+        if "requestBody" in operation:
+            codes.append("415")
         if any(p["in"] == "path" for p in params):
             codes.append("404")
         if self.view.get_throttles():

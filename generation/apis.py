@@ -129,7 +129,10 @@ class JobRestartApi(APIView):
 class JobCancelApi(APIView):
     @extend_schema(
         request=None,
-        responses=s.GenerationJobSerializer,
+        responses={
+            200: s.GenerationJobSerializer,
+            409: conflict("the job has already succeeded: there is nothing to cancel"),
+        },
         description="Stop the job: queued chunks never run, running ones stop at their next "
         "batch. Stored outputs stay; a restart generates only the rest. 409 once it succeeded.",
     )

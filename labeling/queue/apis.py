@@ -13,12 +13,11 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import PAGE_PARAMS, ErrorSerializer
+from core.api import PAGE_PARAMS, ErrorSerializer, Pagination
 from core.errors import DomainError
 from core.schema import conflict
 from labeling import access
@@ -140,9 +139,10 @@ class PrivateExposureApi(APIView):
             OpenApiParameter("as", str, enum=["json", "csv"], description="csv: every row"),
         ],
         responses={
-            200: OpenApiResponse(
-                s.PrivateExposurePageSerializer, description="A page; as=csv streams every row"
+            (200, "application/json"): OpenApiResponse(
+                s.PrivateExposurePageSerializer, description="A page (as=json)"
             ),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, "every row (as=csv)"),
             400: ErrorSerializer,
         },
         description="Who was shown which private (held-out) prompt: one row per lease `next` "
@@ -161,6 +161,6 @@ class PrivateExposureApi(APIView):
             name = f"campaign-{pk}-private-exposures.csv"
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         page = paginator.paginate_queryset(rows, request, self)
         return paginator.get_paginated_response(s.PrivateExposureSerializer(page, many=True).data)

@@ -6,13 +6,13 @@ import re
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import MAX_INT64, PAGE_PARAMS, Pagination
+from core.api import MAX_INT64, PAGE_PARAMS, ErrorSerializer, Pagination
 from core.errors import DomainError
 from labeling import access
 from labeling.access import get_campaign
@@ -108,7 +108,10 @@ class LeaderboardApi(APIView):
             OpenApiParameter("category", str, description="a prompt category; empty: all"),
             OpenApiParameter("dimension", str, description="the dimension to rank by (harm)"),
         ],
-        responses=LeaderboardPageSerializer,
+        responses={
+            200: LeaderboardPageSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="no such campaign you may read"),
+        },
         description="Models ranked per campaign on one dimension (shared ranks where 95% "
         "intervals overlap), from the campaigns whose scores you may read. Campaigns whose "
         "summary is missing or older than their last consensus refit get a refresh queued.",
