@@ -113,9 +113,11 @@ def test_refit_and_scores_finish_while_a_generation_job_runs(tmp_path: Path, set
             what="more generation",
             log=gpu_log,
         )
-    # Each queue ran on its own worker.
+    # Each queue ran on its own worker. Both workers list every task in their start-up banner,
+    # so what counts is a task being received ("Task <name>[<id>] received").
     gpu_text, default_text = gpu_log.read_text(), default_log.read_text()
-    assert "labeling.refit_consensus" in default_text
-    assert "labeling.refresh_scores" in default_text
-    assert "labeling.refit_consensus" not in gpu_text
-    assert "generation." in gpu_text and "generation." not in default_text
+    assert "Task labeling.refit_consensus[" in default_text
+    assert "Task labeling.refresh_scores[" in default_text
+    assert "Task labeling.refit_consensus[" not in gpu_text
+    assert "Task labeling.refresh_scores[" not in gpu_text
+    assert "Task generation." in gpu_text and "Task generation." not in default_text
