@@ -123,9 +123,11 @@ def _build(utterances: list[Utterance], admin: Any) -> Campaign:
         ]
         items_create(campaign=campaign, model_id=model.pk, params_hash="convabuse", new_items=new)
     # The replay skips every item an annotator did not label in the dataset: far more than the
-    # hourly skip cap meant for people.
+    # hourly skip cap meant for people. Retraining after 100 new labels lets the first refit of
+    # its 150 items train a classifier, so the classifier page has a version to show.
     return campaign_update(
-        campaign=campaign, data={"status": "labeling", "skip_limit_per_hour": 10_000}
+        campaign=campaign,
+        data={"status": "labeling", "skip_limit_per_hour": 10_000, "retrain_every": 100},
     )
 
 
