@@ -299,6 +299,9 @@ ASSAY_GENERATION_BATCH_SIZE = env_int("ASSAY_GENERATION_BATCH_SIZE", 8, minimum=
 # Outputs per chunk task: a job is split into chunks so several `gpu` workers share it and
 # other `gpu` tasks (training) run between chunks.
 ASSAY_GENERATION_CHUNK_SIZE = env_int("ASSAY_GENERATION_CHUNK_SIZE", 32, minimum=1)
+# Chunks of one job in the broker at a time (set it to the number of gpu workers): the next is
+# sent as one finishes, so other gpu tasks queued meanwhile run between chunks.
+ASSAY_GENERATION_CHUNKS_IN_FLIGHT = env_int("ASSAY_GENERATION_CHUNKS_IN_FLIGHT", 2, minimum=1)
 # Worker processes on this machine (`make run` starts two: `gpu` and `default`) and torch /
 # OpenMP threads in each: by default the cores shared out, so workers do not oversubscribe them.
 ASSAY_WORKER_PROCESSES = env_int("ASSAY_WORKER_PROCESSES", 2, minimum=1)

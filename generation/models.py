@@ -140,6 +140,9 @@ class GenerationChunk(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When its task was sent: a job keeps only a few chunks in the broker at a time, so tasks
+    # queued meanwhile (a training run) run between its chunks, not after all of them.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

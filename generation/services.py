@@ -111,6 +111,25 @@ def _enqueue_chunks(chunk_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
+def enqueue_next_chunks(job_id: int, count: int) -> list[int]:
+    """Send the next `count` chunks of the job that were never sent, lowest index first; each
+    is marked by a conditional UPDATE, so two finishing chunks never send the same one."""
+    now = timezone.now()
+    candidates = GenerationChunk.objects.filter(
+        job_id=job_id, status=GenerationChunk.Status.QUEUED, enqueued_at__isnull=True
+    ).order_by("index")
+    sent: list[int] = []
+    for chunk_id in candidates.values_list("pk", flat=True)[: count * 4]:
+        if len(sent) == count:
+            break
+        if GenerationChunk.objects.filter(pk=chunk_id, enqueued_at__isnull=True).update(
+            enqueued_at=now
+        ):
+            sent.append(chunk_id)
+    _enqueue_chunks(sent)
+    return sent
+
+
 def _is_live(job: GenerationJob) -> bool:
     stale = timezone.now() - timedelta(seconds=settings.ASSAY_JOB_STALE_SECONDS)
     return job.status == GenerationJob.Status.RUNNING and bool(
@@ -219,7 +238,10 @@ def generation_job_plan(job_id: int, *, enqueue: bool = True) -> list[int]:
         return []
     ids = [c.pk for c in chunks]
     if enqueue:
-        _enqueue_chunks(ids)
+        enqueue_next_chunks(job_id, settings.ASSAY_GENERATION_CHUNKS_IN_FLIGHT)
+    else:
+        # The caller runs every chunk itself: none is to be sent when another finishes.
+        GenerationChunk.objects.filter(pk__in=ids).update(enqueued_at=now)
     return ids
 
 
@@ -274,13 +296,16 @@ def generation_job_cancel(*, job: GenerationJob) -> GenerationJob:
 
 
 def chunk_finished(job_id: int) -> None:
-    """Count a succeeded chunk; the last one finishes the job (the job row is locked)."""
+    """Count a succeeded chunk; the last one finishes the job (the job row is locked), any
+    other sends the job's next chunk."""
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().get(pk=job_id)
         GenerationJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1)
         pending = job.chunks.exclude(status=GenerationChunk.Status.SUCCEEDED).exists()
         if job.status == GenerationJob.Status.RUNNING and not pending:
             job_finish(job_id, GenerationJob.Status.SUCCEEDED)
+        elif job.status == GenerationJob.Status.RUNNING:
+            enqueue_next_chunks(job_id, 1)
 
 
 def generation_job_run(job_id: int) -> None:

@@ -54,14 +54,16 @@ def _fresh(job: GenerationJob) -> GenerationJob:
 
 
 def test_plan_splits_missing_outputs_into_chunk_tasks(
-    job: GenerationJob, fake: FakeBackend, django_capture_on_commit_callbacks: Any
+    job: GenerationJob, fake: FakeBackend, django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
+    settings.ASSAY_GENERATION_CHUNKS_IN_FLIGHT = 2
     with (
         mock.patch("generation.tasks.run_generation_chunk.delay") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         ids = generation_job_plan(job.pk)
-    assert [c.args[0] for c in delay.call_args_list] == ids
+    # Only the first chunks go to the broker; the rest follow as chunks finish.
+    assert [c.args[0] for c in delay.call_args_list] == ids[:2]
     chunks = list(job.chunks.order_by("index"))
     assert [c.total for c in chunks] == [4, 4, 4, 4, 4]
     pairs = [tuple(p) for c in chunks for p in c.pairs]
@@ -71,6 +73,26 @@ def test_plan_splits_missing_outputs_into_chunk_tasks(
     # A second delivery of the planning task finds the job running: nothing new.
     assert generation_job_plan(job.pk) == []
     assert job.chunks.count() == 5
+
+
+def test_each_finished_chunk_sends_the_next_so_other_tasks_run_between(
+    job: GenerationJob, fake: FakeBackend, settings: Any
+) -> None:
+    settings.ASSAY_GENERATION_CHUNKS_IN_FLIGHT = 1
+    sent: list[int] = []
+    # What would go to the broker once the writes commit.
+    with mock.patch("generation.services._enqueue_chunks", side_effect=sent.extend):
+        ids = generation_job_plan(job.pk)
+        assert sent == ids[:1]
+        # The worker runs what the broker holds, one message at a time, as a broker would
+        # deliver them; anything queued meanwhile would come before the next chunk.
+        while len(sent) < len(ids) or any(
+            GenerationChunk.objects.get(pk=i).status == "queued" for i in sent
+        ):
+            generation_chunk_run(sent[-1])
+    assert sent == ids  # each chunk sent once, in order, one at a time
+    assert _fresh(job).status == "succeeded"
+    assert not GenerationChunk.objects.filter(job=job, enqueued_at__isnull=True).exists()
 
 
 def test_progress_and_eta_aggregate_over_chunks(job: GenerationJob, fake: FakeBackend) -> None:
