@@ -35,6 +35,7 @@ api = [
     path("campaigns/<int:pk>/label-studio/import/", exports.LabelStudioImportApi.as_view()),
     path("leaderboard/", scores.LeaderboardApi.as_view(), name="leaderboard"),
     path("campaigns/<int:pk>/dashboard/", lab.CampaignDashboardApi.as_view()),
+    path("campaigns/<int:pk>/analytics-status/", lab.CampaignAnalyticsStatusApi.as_view()),
     path("campaigns/<int:pk>/quality/", quality.QualityApi.as_view()),
     path("campaigns/<int:pk>/quality/refit/", quality.QualityRefitApi.as_view()),
     path("campaigns/<int:pk>/review/", quality.ReviewQueueApi.as_view()),

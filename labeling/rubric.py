@@ -225,6 +225,18 @@ def _check_options(where: str, options: Any, key: str, errors: dict[str, list[st
     return values
 
 
+def _check_label(where: str, dim: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    # The label is the question annotators read; a required one must be answered, so it
+    # must say what it asks (the workspace would otherwise show only the identifier).
+    label = dim.get("label")
+    if label is not None and not isinstance(label, str):
+        errors.setdefault(f"{where}.label", []).append("must be a string")
+    elif dim.get("required") is True and not (label or "").strip():
+        errors.setdefault(f"{where}.label", []).append(
+            "a required question needs a label: the text annotators read"
+        )
+
+
 def _check_dimension(
     i: int, dim: Any, seen: dict[str, dict[str, Any]], errors: dict[str, list[str]]
 ) -> None:
@@ -247,6 +259,7 @@ def _check_dimension(
         return
     if "required" in dim and not isinstance(dim["required"], bool):
         errors.setdefault(f"{where}.required", []).append("must be true or false")
+    _check_label(where, dim, errors)
     if kind in ("choice", "multi_choice"):
         values = _check_options(where, dim.get("options"), "options", errors)
         positive = dim.get("positive", [])

@@ -198,6 +198,7 @@ CASES = [
         lambda w: {"tasks": []},
     ),
     Case("dashboard", "get", "campaigns/<int:pk>/dashboard/", READERS_200),
+    Case("analytics status", "get", "campaigns/<int:pk>/analytics-status/", READERS_200),
     Case("my-progress", "get", "campaigns/<int:pk>/my-progress/", _roles(404, 200, 200, 200, 404)),
     # Who was shown which held-out prompt: campaign admins only.
     Case("private-exposures", "get", "campaigns/<int:pk>/private-exposures/", ADMIN_ONLY_200),

@@ -21,6 +21,7 @@ from labeling import access
 from labeling.access import get_campaign
 from labeling.campaigns import serializers as s
 from labeling.campaigns import services
+from labeling.campaigns.analytics_status import analytics_status
 from labeling.campaigns.selectors import (
     annotator_stats,
     campaign_counts,
@@ -233,3 +234,15 @@ class DefaultRubricApi(APIView):
     @extend_schema(responses=dict)
     def get(self, request: Request) -> Response:
         return Response(default_rubric())
+
+
+class CampaignAnalyticsStatusApi(APIView):
+    @extend_schema(
+        responses=s.AnalyticsStatusSerializer,
+        description="What the campaign's analytics wait for: the consensus refit and the score "
+        "refresh (requested, running, last finished) and the `default` queue ahead of them "
+        "(other campaigns' earlier requests; messages no worker has taken). Cheap: poll it.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, (access.ADMIN, access.VIEWER))
+        return Response(s.AnalyticsStatusSerializer(analytics_status(campaign)).data)

@@ -243,3 +243,39 @@ class ImportResultSerializer(serializers.Serializer[Any]):
 CampaignPageSerializer = page_of(CampaignSerializer, "CampaignPage")
 PromptPageSerializer = page_of(PromptSerializer, "PromptPage")
 ItemPageSerializer = page_of(ItemAdminSerializer, "ItemPage")
+
+
+class RefitStatusSerializer(serializers.Serializer[Any]):
+    waiting = serializers.BooleanField(help_text="A refit is requested and not started yet")
+    running = serializers.BooleanField()
+    requested_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    last_at = serializers.DateTimeField(allow_null=True, help_text="When the last refit ended")
+    last_s = serializers.FloatField(allow_null=True, help_text="How long it took")
+    last_error = serializers.CharField(allow_blank=True)
+
+
+class RefreshStatusSerializer(serializers.Serializer[Any]):
+    waiting = serializers.BooleanField(help_text="A score refresh is queued and not done yet")
+    stale = serializers.BooleanField(help_text="Consensus changed since the last refresh")
+    requested_at = serializers.DateTimeField(allow_null=True)
+    last_at = serializers.DateTimeField(allow_null=True, help_text="When the scores were computed")
+    last_s = serializers.FloatField(allow_null=True)
+
+
+class QueueStatusSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(help_text="The Celery queue refits and refreshes run on")
+    ahead = serializers.IntegerField(
+        help_text="Other campaigns' refits and refreshes requested earlier, not started yet"
+    )
+    waiting_in_broker = serializers.IntegerField(
+        allow_null=True,
+        help_text="Messages in the queue no worker has taken yet; null when not counted",
+    )
+
+
+class AnalyticsStatusSerializer(serializers.Serializer[Any]):
+    checked_at = serializers.DateTimeField()
+    refit = RefitStatusSerializer()
+    scores = RefreshStatusSerializer()
+    queue = QueueStatusSerializer()

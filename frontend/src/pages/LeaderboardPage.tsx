@@ -15,6 +15,8 @@ import {
   type LeaderboardRow,
 } from "../components/scores/scoresQueries";
 import { SplitPicker } from "../components/scores/SplitPicker";
+import { AnalyticsStatus } from "../components/admin/AnalyticsStatus";
+import "./admin/admin.css";
 
 export default function LeaderboardPage() {
   const uid = useId();
@@ -32,7 +34,7 @@ export default function LeaderboardPage() {
       <p className="hint">
         Models ranked within each campaign. Bars are 95% intervals; models whose intervals overlap share a rank.
       </p>
-      <div className="adm-row adm-align-center">
+      <div className="adm-row adm-align-center adm-filters" role="group" aria-label="Leaderboard filters">
         <label htmlFor={`${uid}-campaign`}>Campaign</label>
         <select
           id={`${uid}-campaign`}
@@ -66,7 +68,13 @@ export default function LeaderboardPage() {
         <SplitPicker value={filters.split} onChange={(split) => set({ split })} />
       </div>
       {board.error && <ErrorMessage error={board.error} />}
+      {filters.campaign !== undefined && (
+        <AnalyticsStatus key={filters.campaign} campaignId={filters.campaign} what="both" onFinished={() => void board.refetch()} />
+      )}
       {board.isSuccess && rows.length === 0 && <p className="muted">No scores for these filters yet.</p>}
+      {board.isSuccess && rows.length === 0 && filters.campaign === undefined && (
+        <p className="hint">Pick a campaign to see what its scores are waiting for.</p>
+      )}
       {rows.length > 0 && <BoardTable rows={rows} />}
       {board.data && board.data.count > PAGE_SIZE && (
         <div className="adm-row">

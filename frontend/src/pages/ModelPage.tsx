@@ -12,6 +12,7 @@ import {
   type DimensionScore,
   type ModelScoresResponse,
 } from "../components/scores/scoresQueries";
+import "./admin/admin.css";
 
 type CampaignRow = ModelScoresResponse["campaigns"][number];
 const SPLITS = ["all", "public", "private"] as const;
@@ -109,7 +110,7 @@ function CampaignScores({ row }: { row: CampaignRow }) {
         <p role="alert">Markedly better on public than on private prompts: {flagged.join(", ")}.</p>
       )}
       {categories.length > 0 && (
-        <label>
+        <label className="adm-filters">
           Category{" "}
           <select value={category} onChange={(e) => setCategory(e.target.value)}>
             <option value="">All categories</option>
@@ -176,16 +177,16 @@ function Examples({ modelId }: { modelId: number }) {
       {examples.error && <ErrorMessage error={examples.error} />}
       {page && page.results.length === 0 && <p className="muted">No outputs you may see.</p>}
       {page?.results.map((ex) => (
-        <article key={ex.id} className="example">
+        <article key={ex.id} className="example adm-example">
           <p className="muted">
             {ex.campaign} · {ex.split}
             {ex.category ? ` · ${ex.category}` : ""}
           </p>
-          <p>
+          <p className="adm-example-prompt">
             <strong>Prompt:</strong> {ex.prompt}
           </p>
-          {/* Model outputs are untrusted: a text node, never HTML. */}
-          <pre className="output-text">{ex.text}</pre>
+          {/* Model outputs are untrusted: a text node, never HTML. Long lines wrap in the page. */}
+          <pre className="output-text adm-example-text">{ex.text}</pre>
         </article>
       ))}
       {page && page.count > 10 && (

@@ -1,4 +1,7 @@
-/** Generation jobs with live progress; admins can restart one (forcing it when it looks alive). */
+/**
+ * Generation jobs with live progress (outputs and chunks, rate, time left); admins can cancel a
+ * queued or running job, and restart one (forcing it when it looks alive).
+ */
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ApiError, api, unwrap } from "../../api/client";
@@ -23,6 +26,19 @@ function restartJob(id: number, force: boolean) {
       body: { force },
     }),
   );
+}
+
+function cancelJob(id: number) {
+  return unwrap(api.POST("/api/jobs/{id}/cancel/", { params: { path: { id } } }));
+}
+
+/** Seconds as "45 s", "12 min", "2 h 5 min". */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 90) return `${s} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  const h = Math.floor(s / 3600);
+  return `${h} h ${Math.round((s - h * 3600) / 60)} min`;
 }
 
 interface Props {
@@ -74,6 +90,16 @@ function JobRow({ job, campaignId, canRestart, now }: { job: GenerationJob; camp
   const pct = job.total ? Math.round((job.done / job.total) * 100) : 0;
   const headingId = `job-${job.id}-title`;
   const running = looksRunning(job, now);
+  const [confirmCancel, setConfirmCancel] = useState(false);
+  const cancel = useMutation({
+    mutationFn: () => cancelJob(job.id),
+    onSuccess: (updated) => {
+      setConfirmCancel(false);
+      qc.setQueryData<GenerationJob[]>(adminKeys.jobs(campaignId), (old) => old?.map((j) => (j.id === updated.id ? updated : j)));
+      void qc.invalidateQueries({ queryKey: adminKeys.jobs(campaignId) });
+    },
+  });
+  const cancellable = job.status === "queued" || job.status === "running";
   const showRestartError = restart.error && !(restart.error instanceof ApiError && restart.error.code === "job_running");
 
   return (
@@ -84,10 +110,21 @@ function JobRow({ job, campaignId, canRestart, now }: { job: GenerationJob; camp
         </h3>
         <span className={`badge adm-status-${job.status}`}>{job.status}</span>
         {job.attempts > 1 && <span className="muted">attempt {job.attempts}</span>}
+        {canRestart && cancellable && (
+          <button
+            type="button"
+            className="btn btn-small btn-danger adm-push"
+            disabled={cancel.isPending}
+            aria-expanded={confirmCancel}
+            onClick={() => setConfirmCancel(true)}
+          >
+            {cancel.isPending ? "Cancelling…" : "Cancel job"}
+          </button>
+        )}
         {canRestart && (
           <button
             type="button"
-            className="btn btn-small adm-push"
+            className={`btn btn-small${cancellable ? "" : " adm-push"}`}
             disabled={restart.isPending}
             onClick={() => (running ? setConfirming(true) : restart.mutate(false))}
           >
@@ -101,6 +138,16 @@ function JobRow({ job, campaignId, canRestart, now }: { job: GenerationJob; camp
           {job.done} / {job.total} ({pct}%)
         </span>
       </div>
+      <p className="hint adm-job-eta" data-testid={`job-${job.id}-eta`}>
+        {job.chunks_total > 0 && (
+          <>
+            {job.chunks_done} of {job.chunks_total} chunk{job.chunks_total === 1 ? "" : "s"} done
+          </>
+        )}
+        {job.eta_s !== null && job.eta_s !== undefined && <> · about {duration(job.eta_s)} left at the current rate</>}
+        {job.status === "queued" && " · waiting for a gpu worker"}
+        {job.status === "cancelled" && " · cancelled: stored outputs stay; Restart generates only the rest"}
+      </p>
       <dl className="adm-job-stats">
         <div>
           <dt>tokens/s</dt>
@@ -146,6 +193,21 @@ function JobRow({ job, campaignId, canRestart, now }: { job: GenerationJob; camp
           </button>
         </div>
       )}
+      {confirmCancel && (
+        <div className="alert alert-warn" role="alertdialog" aria-labelledby={`job-${job.id}-cancel`}>
+          <span id={`job-${job.id}-cancel`}>
+            Cancel job #{job.id}? Queued chunks will not run and running ones stop at their next batch. The {job.done}{" "}
+            stored outputs stay, and a restart generates only the rest.
+          </span>
+          <button type="button" className="btn btn-small btn-danger" onClick={() => cancel.mutate()} disabled={cancel.isPending}>
+            Yes, cancel the job
+          </button>
+          <button type="button" className="btn btn-small" onClick={() => setConfirmCancel(false)}>
+            Keep it running
+          </button>
+        </div>
+      )}
+      {cancel.error && <ErrorMessage error={cancel.error} />}
       {showRestartError && <ErrorMessage error={restart.error} />}
       {confirming && restart.error instanceof ApiError && restart.error.code === "job_running" && restart.variables && (
         <ErrorMessage error={restart.error} />

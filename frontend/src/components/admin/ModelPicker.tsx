@@ -1,4 +1,7 @@
-/** Candidate models: pick the ones to generate with, or register a new one (staff). */
+/**
+ * Candidate models: pick the ones to generate with, or register a new one (staff): a local
+ * transformers model, or a model an OpenAI-compatible server serves, whose connection can be tested.
+ */
 import { useId, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../../api/client";
@@ -6,6 +9,8 @@ import { ErrorMessage } from "../ErrorMessage";
 import { DecodingFields, decodingParams, describeParams, emptyDecoding, type DecodingDraft } from "./decoding";
 import { FieldError, OtherErrors, TextField, errorsUnder, fieldErrorsOf } from "./fields";
 import { adminKeys, modelsQuery, type CandidateModel } from "./adminQueries";
+import { HTTP_FIELDS, HttpModelFields, emptyHttp, httpBody, httpProblems, type HttpDraft } from "./HttpModelFields";
+import { TestConnection } from "./TestConnection";
 
 interface Props {
   selected: number[];
@@ -57,6 +62,7 @@ function ModelRow({
   onToggle: (on: boolean) => void;
 }) {
   const imported = model.backend === "imported";
+  const http = model.backend === "openai";
   return (
     <li className={`adm-model${checked ? " is-on" : ""}`}>
       <input
@@ -74,6 +80,20 @@ function ModelRow({
         <div id={`${id}-desc`} className="hint">
           {imported ? (
             "Outputs are imported: this model cannot generate."
+          ) : http ? (
+            <>
+              OpenAI-compatible · <code>{model.base_url}</code> · {model.api_model} ({model.endpoint || "chat"})
+              {model.api_key_env ? (
+                <>
+                  {" "}
+                  · key from <code>${model.api_key_env}</code>
+                </>
+              ) : (
+                " · no key"
+              )}
+              {model.revision ? ` · rev ${model.revision}` : ""} · {model.max_concurrency ?? 4} at a time · defaults:{" "}
+              {describeParams(model.default_decoding)}
+            </>
           ) : (
             <>
               {model.backend} · <code>{model.path || "(no path)"}</code>
@@ -82,6 +102,7 @@ function ModelRow({
             </>
           )}
         </div>
+        {http && <TestConnection modelId={model.id} modelName={model.name} />}
       </div>
     </li>
   );
@@ -92,14 +113,19 @@ function RegisterModel({ onCreated }: { onCreated: (m: CandidateModel) => void }
   const qc = useQueryClient();
   const [open, setOpen] = useState(false);
   const [name, setName] = useState("");
+  const [backend, setBackend] = useState<"transformers" | "openai">("transformers");
   const [path, setPath] = useState("");
+  const [http, setHttp] = useState<HttpDraft>(emptyHttp);
   const [decoding, setDecoding] = useState<DecodingDraft>(emptyDecoding);
 
   const create = useMutation({
     mutationFn: () =>
       unwrap(
         api.POST("/api/models/", {
-          body: { name, backend: "transformers", path, default_decoding: decodingParams(decoding) },
+          body:
+            backend === "openai"
+              ? { name, backend, ...httpBody(http), default_decoding: decodingParams(decoding) }
+              : { name, backend, path, default_decoding: decodingParams(decoding) },
         }),
       ),
     onSuccess: (model) => {
@@ -107,14 +133,18 @@ function RegisterModel({ onCreated }: { onCreated: (m: CandidateModel) => void }
       onCreated(model);
       setName("");
       setPath("");
+      setHttp(emptyHttp());
       setDecoding(emptyDecoding());
       setOpen(false);
     },
   });
-  const errors = fieldErrorsOf(create.error);
+  const serverErrors = fieldErrorsOf(create.error);
+  const clientErrors = backend === "openai" ? httpProblems(http) : {};
+  const errors = { ...clientErrors, ...serverErrors };
   // decoding_params names its fields "params.x"; the serializer names "default_decoding".
   const decodingErrors = errorsUnder(errors, "params.");
-  const shown = new Set(["name", "path", "backend", ...Object.keys(decodingErrors).map((k) => `params.${k}`)]);
+  const shown = new Set<string>(["name", "path", "backend", ...HTTP_FIELDS, ...Object.keys(decodingErrors).map((k) => `params.${k}`)]);
+  const ready = !!name.trim() && Object.keys(clientErrors).length === 0 && (backend === "openai" ? !!http.base_url.trim() && !!http.api_model.trim() : !!path.trim());
 
   if (!open) {
     return (
@@ -135,20 +165,39 @@ function RegisterModel({ onCreated }: { onCreated: (m: CandidateModel) => void }
       }}
     >
       <h4 id={`${uid}-title`}>Register a model</h4>
+      <fieldset className="adm-segmented" aria-describedby={errors.backend ? `${uid}-backend-error` : undefined}>
+        <legend className="sr-only">Where the model runs</legend>
+        <span>
+          <input type="radio" id={`${uid}-be-tf`} name={`${uid}-backend`} checked={backend === "transformers"} onChange={() => setBackend("transformers")} />
+          <label htmlFor={`${uid}-be-tf`}>Local model on the workers</label>
+        </span>
+        <span>
+          <input type="radio" id={`${uid}-be-http`} name={`${uid}-backend`} checked={backend === "openai"} onChange={() => setBackend("openai")} />
+          <label htmlFor={`${uid}-be-http`}>OpenAI-compatible server</label>
+        </span>
+      </fieldset>
+      <FieldError id={`${uid}-backend`} errors={errors.backend} />
       <div className="adm-row">
         <TextField id={`${uid}-name`} label="Name" value={name} onChange={setName} errors={errors.name} required />
-        <TextField
-          id={`${uid}-path`}
-          label="Path on the GPU workers"
-          value={path}
-          onChange={setPath}
-          errors={errors.path}
-          hint="A local model folder, or a .gguf file (backend: transformers)."
-          className="adm-grow"
-          required
-        />
+        {backend === "transformers" && (
+          <TextField
+            id={`${uid}-path`}
+            label="Path on the GPU workers"
+            value={path}
+            onChange={setPath}
+            errors={errors.path}
+            hint="A local model folder, or a .gguf file (backend: transformers)."
+            className="adm-grow"
+            required
+          />
+        )}
       </div>
-      <FieldError id={`${uid}-backend`} errors={errors.backend} />
+      {backend === "openai" && (
+        <>
+          <HttpModelFields idBase={`${uid}-http`} value={http} onChange={setHttp} errors={errors} />
+          <p className="hint">Register it, then press “Test connection” next to it in the list above.</p>
+        </>
+      )}
       <DecodingFields
         idBase={`${uid}-dec`}
         legend="Default decoding (optional)"
@@ -159,7 +208,7 @@ function RegisterModel({ onCreated }: { onCreated: (m: CandidateModel) => void }
       <OtherErrors errors={errors} shown={shown} />
       {create.error && Object.keys(errors).length === 0 && <ErrorMessage error={create.error} />}
       <div className="adm-actions">
-        <button type="submit" className="btn btn-primary" disabled={create.isPending || !name.trim()}>
+        <button type="submit" className="btn btn-primary" disabled={create.isPending || !ready}>
           {create.isPending ? "Registering…" : "Register"}
         </button>
         <button type="button" className="btn" onClick={() => setOpen(false)}>

@@ -193,7 +193,8 @@ export function PromptImport({ campaignId, onImported }: { campaignId: number; o
             <option value="private">private (held out)</option>
           </select>
           <p className="hint" id={`${uid}-split-hint`}>
-            Private prompts are never exported.
+            Private (held-out) prompts are left out of exports unless a campaign admin asks to include them, and
+            non-admins never see them in prompt lists.
           </p>
           <FieldError id={`${uid}-split`} errors={fieldErrors.split} />
         </div>

@@ -2,10 +2,14 @@
  * Edits a rubric's dimensions: add, remove, reorder; label, name, type, required; options or
  * span labels; likert range and anchors; conditions (show_if). The server validates the result
  * on save; its errors, keyed like "rubric.dimensions[3].options", are shown next to the fields.
+ * Problems the client can see (a required question without a label) show as the admin types,
+ * and a live preview beside the editor shows the annotator's view of the draft.
  */
 import { useRef, useState } from "react";
 import { FieldError, describedBy, type FieldErrors } from "./fields";
 import { LikertEditor, OptionsEditor, ShowIfEditor } from "./RubricParts";
+import { RubricPreview } from "./RubricPreview";
+import { mergeErrors, rubricProblems } from "./rubricChecks";
 import {
   DIMENSION_TYPES,
   TYPE_LABELS,
@@ -35,7 +39,8 @@ interface Props {
 let keySeq = 0;
 const nextKey = () => `dim${++keySeq}`;
 
-export function RubricEditor({ value, onChange, errors = {} }: Props) {
+export function RubricEditor({ value, onChange, errors: serverErrors = {} }: Props) {
+  const errors = mergeErrors(rubricProblems(value), serverErrors);
   // Stable React keys per dimension, kept in step with add/remove/move below.
   const keys = useRef<string[]>([]);
   if (keys.current.length !== value.dimensions.length) {
@@ -66,8 +71,9 @@ export function RubricEditor({ value, onChange, errors = {} }: Props) {
   };
 
   return (
+    <div className="adm-rubric-layout">
     <div className="adm-rubric">
-      <RubricErrorSummary errors={errors} rubric={value} />
+      <RubricErrorSummary errors={serverErrors} rubric={value} />
       {value.dimensions.length === 0 && <p className="muted">The rubric has no dimensions yet.</p>}
       <ol className="adm-dim-list">
         {value.dimensions.map((dim, i) => (
@@ -109,6 +115,8 @@ export function RubricEditor({ value, onChange, errors = {} }: Props) {
         <summary>Rubric as JSON</summary>
         <pre data-testid="rubric-json">{JSON.stringify(value, null, 2)}</pre>
       </details>
+    </div>
+    <RubricPreview rubric={value} />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { buildMetrics, dimensionsWithoutHeadline, metricValue, type Metric, type
 import { ScoresChart } from "./ScoresChart";
 import { ScoresTable } from "./ScoresTable";
 import { SplitPicker } from "../scores/SplitPicker";
+import { AnalyticsStatus } from "./AnalyticsStatus";
 
 export function ScoresSection({ campaignId, rubric }: { campaignId: number; rubric?: Rubric }) {
   const uid = useId();
@@ -43,6 +44,7 @@ export function ScoresSection({ campaignId, rubric }: { campaignId: number; rubr
       </div>
       {scores.isPending && <p className="muted">Loading scores…</p>}
       {scores.data?.summary && <SummaryNote summary={scores.data.summary} />}
+      <AnalyticsStatus campaignId={campaignId} what="both" onFinished={() => void scores.refetch()} />
       {scores.error && <ErrorMessage error={scores.error} />}
       {scores.isSuccess && models.length === 0 && <p className="muted">No model has outputs in this campaign yet.</p>}
       {models.length > 0 && (
@@ -84,7 +86,7 @@ function SummaryNote({ summary }: { summary: CampaignScores["summary"] }) {
   return (
     <p className="hint" role="status">
       {when ? `Computed ${when}.` : "Not computed yet."}
-      {summary.stale && " New labels since; the scores are being recomputed (refresh in a moment)."}
+      {summary.stale && " New labels since; the scores are being recomputed (status below)."}
     </p>
   );
 }

@@ -20,6 +20,7 @@ import { CampaignSettingsFields, settingsValues, type SettingsDraft } from "../.
 import { DecodingFields, decodingParams, emptyDecoding, type DecodingDraft } from "../../components/admin/decoding";
 import { OtherErrors, TextField, errorsUnder, fieldErrorsOf, type FieldErrors } from "../../components/admin/fields";
 import { parseRubric, type Rubric } from "../../components/admin/rubricDraft";
+import { rubricProblems } from "../../components/admin/rubricChecks";
 import "./admin.css";
 
 const STEPS = [
@@ -121,16 +122,25 @@ function Wizard() {
     setErrors((prev) => Object.fromEntries(Object.entries(prev).filter(([k]) => !k.startsWith(stale))));
   };
 
+  const rubricIssues = Object.keys(rubric ? rubricProblems(rubric) : {}).length;
+  const [rubricBlocked, setRubricBlocked] = useState(false);
+
   const next = () => {
     if (step === 0 && !name.trim()) {
       setNameMissing(true);
       return;
     }
+    if (step === 1 && rubricIssues > 0) {
+      setRubricBlocked(true);
+      return;
+    }
+    setRubricBlocked(false);
     goTo(step + 1);
   };
 
   const nameErrors = [...(nameMissing && !name.trim() ? ["Give the campaign a name."] : []), ...(errors.name ?? [])];
   const stepsWithErrors = new Set(Object.keys(errors).map(stepOf));
+  if (rubricIssues > 0) stepsWithErrors.add(1);
   const created = !!campaignId;
   const chosenModels = (models.data ?? []).filter((m) => selected.includes(m.id));
 
@@ -202,6 +212,12 @@ function Wizard() {
             {!rubric && !defaultRubric.error && <p className="muted">Loading the default rubric…</p>}
             {rubric && (
               <>
+                {rubricBlocked && rubricIssues > 0 && (
+                  <p className="alert alert-error" role="alert">
+                    {rubricIssues === 1 ? "One required question has" : `${rubricIssues} required questions have`} no label:
+                    give {rubricIssues === 1 ? "it" : "each"} the text annotators read, or make it optional.
+                  </p>
+                )}
                 <RubricEditor value={rubric} onChange={onRubricChange} errors={errors} />
                 <div className="adm-actions">
                   <button
@@ -245,12 +261,17 @@ function Wizard() {
                 The server found problems in the steps marked “needs a fix”.
               </p>
             )}
+            {rubricIssues > 0 && (
+              <p className="adm-error-text" role="alert">
+                The rubric has a required question without a label: fix it in step 2 before creating the campaign.
+              </p>
+            )}
             {create.error && Object.keys(errors).length === 0 && <ErrorMessage error={create.error} />}
             <div className="adm-actions">
               <button
                 type="button"
                 className="btn btn-primary"
-                disabled={create.isPending || !name.trim()}
+                disabled={create.isPending || !name.trim() || rubricIssues > 0}
                 onClick={() => create.mutate()}
               >
                 {create.isPending ? "Creating…" : "Create campaign"}

@@ -1,6 +1,7 @@
 /**
  * Campaign dashboard (admins and viewers): generation jobs with live progress, labeling progress,
- * hourly throughput, annotators, per-model scores with intervals, and settings for admins.
+ * hourly throughput, annotators, per-model scores with intervals, exports, and members and
+ * settings for admins.
  */
 import { Suspense, lazy, useEffect, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
@@ -9,7 +10,9 @@ import { ApiError } from "../../api/client";
 import { campaignQuery, keys } from "../../api/queries";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { AnnotatorTable } from "../../components/admin/AnnotatorTable";
+import { ExportPanel } from "../../components/admin/ExportPanel";
 import { JobsPanel } from "../../components/admin/JobsPanel";
+import { MembersPanel } from "../../components/admin/MembersPanel";
 import { NewJobs } from "../../components/admin/NewJobs";
 import { ScoresSection } from "../../components/admin/ScoresSection";
 import { SettingsPanel } from "../../components/admin/SettingsPanel";
@@ -164,6 +167,18 @@ function Dashboard({ campaignId }: { campaignId: number }) {
         <h2 id="dash-scores">Scores per model</h2>
         <ScoresSection campaignId={c.id} rubric={rubric} />
       </section>
+
+      <section className="panel" aria-labelledby="dash-export">
+        <h2 id="dash-export">Export labels</h2>
+        <ExportPanel campaignId={c.id} isAdmin={isAdmin} privatePrompts={c.counts.private_prompts ?? 0} />
+      </section>
+
+      {isAdmin && (
+        <section className="panel" aria-labelledby="dash-members">
+          <h2 id="dash-members">Members</h2>
+          <MembersPanel campaignId={c.id} />
+        </section>
+      )}
 
       {isAdmin && (
         <section className="panel" aria-labelledby="dash-settings">

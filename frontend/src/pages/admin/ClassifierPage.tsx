@@ -10,6 +10,7 @@ import { campaignQuery } from "../../api/queries";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { PredictionsTable } from "../../components/admin/classifier/PredictionsTable";
 import { RetrainForm } from "../../components/admin/classifier/RetrainForm";
+import { AnalyticsStatus } from "../../components/admin/AnalyticsStatus";
 import { RunDetail, fmt } from "../../components/admin/classifier/RunDetail";
 import { RunsTable } from "../../components/admin/classifier/RunsTable";
 import { overviewQuery, runsQuery, type Overview } from "../../components/admin/classifier/classifierQueries";
@@ -47,6 +48,7 @@ function Classifier({ campaignId }: { campaignId: number }) {
         </Link>
       </header>
       {overview.error && <ErrorMessage error={overview.error} />}
+      <AnalyticsStatus campaignId={campaignId} what="refit" onFinished={() => void overview.refetch()} />
       {overview.data && <Targets overview={overview.data} />}
       {overview.data && role === "admin" && (
         <section className="panel" aria-labelledby="clf-retrain">

@@ -9,6 +9,7 @@ import { campaignQuery } from "../../api/queries";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { AgreementTable } from "../../components/admin/quality/AgreementTable";
 import { AnnotatorQualityTable } from "../../components/admin/quality/AnnotatorQualityTable";
+import { AnalyticsStatus } from "../../components/admin/AnalyticsStatus";
 import {
   ALPHA_FLAG,
   fixed,
@@ -61,6 +62,7 @@ function Quality({ campaignId }: { campaignId: number }) {
         </button>
       </header>
       {refit.error && <ErrorMessage error={refit.error} />}
+      <AnalyticsStatus campaignId={campaignId} what="refit" onFinished={() => void refresh()} />
       {quality.isPending && <p className="muted">Loading quality figures…</p>}
       {quality.error && <ErrorMessage error={quality.error} />}
       {q && (

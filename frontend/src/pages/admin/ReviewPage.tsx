@@ -10,6 +10,7 @@ import { campaignQuery } from "../../api/queries";
 import { parseRubric, type Dimension } from "../../rubric/types";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { AdjudicateForm } from "../../components/admin/quality/AdjudicateForm";
+import { AnalyticsStatus } from "../../components/admin/AnalyticsStatus";
 import { SideBySide } from "../../components/admin/quality/SideBySide";
 import {
   REVIEW_PAGE,
@@ -61,7 +62,8 @@ function Review({ campaignId }: { campaignId: number }) {
         <Link to={`/campaigns/${campaignId}`}>Dashboard</Link>
         <Link to={`/campaigns/${campaignId}/quality`}>Quality</Link>
       </header>
-      <div className="qc-form">
+      <AnalyticsStatus campaignId={campaignId} what="refit" onFinished={() => void queue.refetch()} />
+      <div className="qc-form adm-filters" role="group" aria-label="Review filters">
         <label>
           Dimension
           <select
