@@ -46,7 +46,7 @@ function plural(n: number, word: string): string {
 /** The queue ahead, as counted by the server; nothing is said about what it did not count. */
 export function queueText(q: AnalyticsStatusData["queue"]): string {
   const parts: string[] = [];
-  if (q.ahead > 0) parts.push(`behind ${plural(q.ahead, "earlier refit or refresh")} of other campaigns`);
+  if (q.ahead > 0) parts.push(`behind ${plural(q.ahead, "earlier request")} (refits or score refreshes) of other campaigns`);
   else parts.push("nothing from other campaigns ahead of it");
   if (q.waiting_in_broker !== null && q.waiting_in_broker !== undefined) {
     parts.push(`${plural(q.waiting_in_broker, "task")} waiting in the ${q.name} queue for a worker`);
