@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,8 +128,8 @@ def test_dashboard_exports_and_manages_members(page: Page, login: Callable[..., 
     )
     with page.expect_download() as download:
         link.click()
-    header = open(download.value.path(), encoding="utf-8").readline()
-    assert "campaign_id" in header or "item_id" in header, header
+    header = Path(download.value.path()).read_text(encoding="utf-8").splitlines()[0]
+    assert "item_id" in header and "consensus_harm" in header, header
 
     members = page.get_by_role("region", name="Members")
     members.get_by_label("Username").fill("nobody")
