@@ -136,7 +136,7 @@ export function HttpModelFields({ idBase, value, onChange, errors }: Props) {
           placeholder="OPENAI_API_KEY"
           autoComplete="off"
           spellCheck={false}
-          hint="Never the key itself: the workers read the key from this variable. Blank: no key."
+          hint="Never the key itself: the workers (and this web server, for “Test connection”) read the key from this variable. Blank: no key."
           className="adm-grow"
         />
         <TextField
