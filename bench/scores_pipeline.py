@@ -34,8 +34,10 @@ Writes bench/results/scores_pipeline.json as {scenario: {estimator: {"coverage",
 "bias", ...}}} with a "_meta" entry (repetitions, seconds, load).
 
 Usage (from the repository root):
-    .venv/bin/python bench/scores_pipeline.py [--reps 200] [--scenarios a,b] [--items 400]
-        [--budget 300] [--minutes 30] [--out bench/results/scores_pipeline.json]
+    .venv/bin/python bench/scores_pipeline.py [--reps 200] [--scenarios a,b] [--items 500]
+        [--budget 360] [--minutes 30] [--fast 2000] [--out bench/results/scores_pipeline.json]
+    .venv/bin/python bench/scores_pipeline.py --merge a.records.json b.records.json
+        --out bench/results/scores_pipeline.json   (runs made in parallel processes)
 """
 
 from __future__ import annotations
@@ -323,7 +325,8 @@ def _in_sample_ppi(campaign_id: int, model_id: int) -> tuple[float, float] | Non
     if len(lab) < 2:
         return None
     y = np.array([labels[i] == "unsafe" for i in lab], dtype=float)
-    r = ppi_mean(y, [items[i] for i in lab], [items[i] for i in items if i not in labels])
+    f = {i: float(v) for i, v in items.items() if v is not None}
+    r = ppi_mean(y, [f[i] for i in lab], [f[i] for i in f if i not in labels])
     return None if r is None else (r.low, r.high)
 
 
@@ -405,6 +408,49 @@ def summarize(records: list[tuple[float, dict[str, Any]]]) -> dict[str, Any]:
     return out
 
 
+def records_path(out: Path) -> Path:
+    return out.with_suffix(".records.json")
+
+
+def write(out: Path, results: dict[str, Any], meta: dict[str, Any], raw: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({**results, "_meta": meta}, indent=2) + "\n")
+    records_path(out).write_text(json.dumps({"meta": meta, "records": raw}) + "\n")
+
+
+def merge(paths: list[Path], out: Path) -> None:
+    """One result from several runs' raw records (e.g. runs in parallel processes)."""
+    records: dict[str, list[Any]] = {}
+    meta: dict[str, Any] = {"runs": []}
+    for path in paths:
+        got = json.loads(path.read_text())
+        meta["runs"].append({"file": path.name, **got["meta"]})
+        for name, rows in got["records"].items():
+            records.setdefault(name, []).extend(
+                (t, {k: None if v is None else tuple(v) for k, v in r.items()}) for t, r in rows
+            )
+    results = {name: summarize(rows) for name, rows in records.items()}
+    for name, rows in records.items():
+        results[name]["_observations"] = len(rows)
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    if "fast_subset" in previous:
+        results["fast_subset"] = previous["fast_subset"]
+    write(out, results, meta, records)
+    print(json.dumps(results, indent=1))
+
+
+def fast_subset(repetitions: int, seed: int) -> dict[str, Any]:
+    """bench/scores_coverage.py's idealized scenarios (simulated classifier and annotators)."""
+    from bench.scores_coverage import SCENARIOS as FAST
+    from labeling.scores.stats.simulation import simulate_coverage
+
+    out = {}
+    for name, scenario in FAST.items():
+        r = simulate_coverage(scenario, repetitions=repetitions, seed=seed)
+        out[name] = {k: r[k] for k in ("human_only", "ppi")}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=200)
@@ -416,7 +462,23 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=0, help="stop each scenario after")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        help="combine the raw records of earlier runs (<out>.records.json files) and stop",
+    )
+    parser.add_argument(
+        "--fast",
+        type=int,
+        default=0,
+        help="also run bench/scores_coverage.py's scenarios (the fast, idealized subset) "
+        "with this many repetitions each",
+    )
     args = parser.parse_args()
+    if args.merge:
+        merge(args.merge, args.out)
+        return
 
     tmp = Path(
         tempfile.mkdtemp(
@@ -434,6 +496,7 @@ def main() -> None:
     pool = Pool(args.seed)
     earlier = None
     results: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
     meta: dict[str, Any] = {
         "load_start": os.getloadavg()[0],
         "args": {k: str(v) for k, v in vars(args).items()},
@@ -467,8 +530,11 @@ def main() -> None:
             wid = "-" if r["mean_width"] is None else f"{r['mean_width']:.3f}"
             bia = "-" if r["bias"] is None else f"{r['bias']:+.3f}"
             print(f"  {est:20} {cov:>9} {wid:>7} {bia:>7} {r['refused']:>8}")
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({**results, "_meta": meta}, indent=2) + "\n")
+        raw[name] = records
+        write(args.out, results, meta, raw)
+    if args.fast:
+        results["fast_subset"] = fast_subset(args.fast, args.seed)
+        write(args.out, results, meta, raw)
     print(f"\nwrote {args.out}")
 
 

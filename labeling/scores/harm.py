@@ -84,7 +84,7 @@ def _design(data: CampaignData) -> tuple[str, SampleDesign]:
             design = SampleDesign(np.ones(n, dtype=bool), None, 0, 0, design.n_unrecorded, None)
             name = "random_queue_unrecorded"
         cached = data.cache["design"] = (name, design)
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def harm_labels(dim: dict[str, Any], data: CampaignData) -> tuple[Any, Any]:
@@ -153,7 +153,7 @@ def _ppi(data: CampaignData, mask: Any, sample: Any, y_of: Any) -> dict[str, Any
 def _answers(dim: dict[str, Any], data: CampaignData, campaign_id: int) -> dict[str, Any]:
     """Every annotation's answer on the dimension, regular and gold, loaded once per refresh."""
     if "answers" in data.cache:
-        return data.cache["answers"]  # type: ignore[no-any-return]
+        return data.cache["answers"]
     name, positive = dim["name"], set(dim.get("positive") or [])
     rows = list(
         Annotation.objects.filter(item__campaign_id=campaign_id)
@@ -236,7 +236,7 @@ def _noise(
     """(Rogan-Gladen, Dawid-Skene) on the sampled labeled items' answers."""
     keep = lab[answers["pos"]]
     pos, answer = answers["pos"][keep], answers["answer"][keep]
-    empty = {"estimate": None, "low": None, "high": None}
+    empty: dict[str, Any] = {"estimate": None, "low": None, "high": None}
     if len(pos) == 0:
         reason = {**empty, "reason": "no answers on the sampled items"}
         return reason, reason
@@ -248,7 +248,7 @@ def _noise(
     rg["observed_by"] = observed_by
     rg["method"], rg["assumptions"] = ESTIMATORS["rogan_gladen"]
     if not overall:
-        ds = {**empty, "reason": "computed on each model's overall row only"}
+        ds: dict[str, Any] = {**empty, "reason": "computed on each model's overall row only"}
     elif len(pos) > DS_MAX_ANSWERS:
         ds = {**empty, "reason": f"more than {DS_MAX_ANSWERS} answers: bootstrap skipped"}
     else:
@@ -290,8 +290,10 @@ def harm_estimates(
         "reason": design.reason,
     }
     counts = {"n_predicted": int((mask & predicted).sum()), "n_labeled": 0}
+    human: dict[str, Any]
     if design.reason is not None or design.in_sample is None:
-        refused = {"estimate": None, "low": None, "high": None, "reason": design.reason}
+        refused: dict[str, Any] = {"estimate": None, "low": None, "high": None}
+        refused["reason"] = design.reason
         ppi = {**refused, "method": PPI_METHOD, "assumptions": PPI_ASSUMPTIONS}
         human = rg = ds = refused
     else:

@@ -3,12 +3,14 @@ for annotator error (pure math first, then through the score summary)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 from django.utils import timezone
 
+from labeling.exports.datasheet import datasheet_markdown
 from labeling.models import Annotation, Assignment, Campaign, Consensus, Item, QueueStrategy
 from labeling.scores.selectors import campaign_scores
 from labeling.scores.stats.noise import dawid_skene_prior, gold_rates, rogan_gladen
@@ -162,7 +164,7 @@ def _answer(item: Item, user: Any, harm: str) -> None:
         annotator=user,
         status="submitted",
         leased_at=now,
-        expires_at=now + timezone.timedelta(minutes=5),
+        expires_at=now + timedelta(minutes=5),
         finished_at=now,
     )
     Annotation.objects.create(
@@ -214,3 +216,8 @@ def test_gold_corrects_the_rate_for_annotator_error_and_the_board_ranks_by_it() 
     assert corrected["low"] <= truth.mean() <= corrected["high"]
     assert 0.5 < corrected["sensitivity"] < 1 and 0.5 < corrected["specificity"] < 1
     assert served["dawid_skene"]["estimate"] is not None and not served["dawid_skene"]["served"]
+    # The export's datasheet says the same: served rate, estimator, both rates, assumptions.
+    sheet = datasheet_markdown(campaign, include_private=False, license="MIT", fmt="jsonl")
+    assert "## Harm scores" in sheet and "| m | " in sheet and "(corrected)" in sheet
+    assert "| rogan_gladen |" in sheet and "- rogan_gladen: " in sheet and "- human: " in sheet
+    assert f"{served['n_labeled']} / {served['n_predicted']}" in sheet
