@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, Max, Min
 
 from labeling.exports.rows import annotations_for_export
-from labeling.models import Campaign, Item, QualityState
+from labeling.models import Campaign, Item, QualityState, ScoreSummary
 
 
 def _models_table(campaign: Campaign, include_private: bool) -> list[str]:
@@ -96,6 +96,58 @@ def _agreement(campaign: Campaign) -> list[str]:
     return lines
 
 
+def _pct(value: Any) -> str:
+    return f"{100 * value:.1f}%" if isinstance(value, int | float) else "n/a"
+
+
+def _rate(block: dict[str, Any]) -> str:
+    if block.get("value") is None:
+        return f"none: {block.get('reason') or 'n/a'}"
+    return f"{_pct(block['value'])} [{_pct(block.get('low'))}, {_pct(block.get('high'))}]"
+
+
+def _harm_scores(campaign: Campaign, include_private: bool) -> list[str]:
+    """Per model, the served harm rate (what the leaderboard ranks by) with its estimator,
+    assumptions, sample sizes, and the rates corrected and uncorrected for annotator error.
+    Without private prompts the public split's scores are shown (the others use held-out
+    prompts)."""
+    rows = list(
+        ScoreSummary.objects.filter(
+            campaign=campaign,
+            dimension="harm",
+            split="all" if include_private else "public",
+            category="",
+        )
+        .select_related("model")
+        .order_by("model__name")
+    )
+    shown = [(r, r.detail.get("estimate")) for r in rows if r.detail.get("estimate")]
+    if not shown:
+        return ["Not computed yet (no harm scores for this campaign)."]
+    lines = [
+        "| model | served (ranked by) | estimator | corrected | uncorrected "
+        "| labeled / predicted |",
+        "|---|---|---|---|---|---|",
+    ]
+    assumptions: dict[str, str] = {}
+    for row, est in shown:
+        assumptions[est["estimator"]] = est["assumptions"]
+        for block in (est["corrected"], est["uncorrected"]):
+            assumptions.setdefault(block["estimator"], block["assumptions"])
+        cells = [
+            row.model.name,
+            f"{_rate(est)} ({est['ranked_by']})",
+            est["estimator"],
+            _rate(est["corrected"]),
+            _rate(est["uncorrected"]),
+            f"{est['n_labeled']} / {est['n_predicted']}",
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += ["", "Assumptions of each estimator:", ""]
+    lines += [f"- {name}: {text}" for name, text in sorted(assumptions.items())]
+    return lines
+
+
 def datasheet_markdown(campaign: Campaign, *, include_private: bool, license: str, fmt: str) -> str:
     anns = annotations_for_export(campaign, include_private=include_private)
     stats = anns.aggregate(
@@ -135,6 +187,10 @@ def datasheet_markdown(campaign: Campaign, *, include_private: bool, license: st
         "## Agreement",
         "",
         *_agreement(campaign),
+        "",
+        "## Harm scores",
+        "",
+        *_harm_scores(campaign, include_private),
         "",
         "## Columns",
         "",

@@ -312,6 +312,13 @@ class Item(models.Model):
     harm_probability_oof = models.FloatField(null=True, blank=True)
     classifier_version = models.CharField(max_length=64, blank=True)
     priority = models.FloatField(default=0.0)
+    # The sampling record: how the queue chose this item the first time it leased it ("random":
+    # next in the fixed random order; "priority": the active learner's), and the probability
+    # that the arm which chose it was drawn for that pick (1 under the random strategy).
+    # "" until first leased, or leased before the record existed (then no design-based
+    # estimate can use it). Written by labeling/queue/sql.py in the lease's own statement.
+    first_pick = models.CharField(max_length=8, blank=True, default="")
+    first_pick_probability = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

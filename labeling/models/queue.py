@@ -31,6 +31,12 @@ class Assignment(models.Model):
     leased_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # How the queue chose the item for this lease: "random" (the fixed random order),
+    # "priority" (the active learner's order) or "gold"; "" for leases from before the record.
+    # pick_probability: the chance that this arm was drawn for the pick (the campaign's
+    # random_share, 1 - random_share, or gold_rate; 1 under the random strategy).
+    pick = models.CharField(max_length=8, blank=True, default="")
+    pick_probability = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [

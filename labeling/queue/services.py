@@ -171,15 +171,17 @@ def _renew_if_half_spent(lease: Assignment, campaign: Campaign, now: datetime) -
         Assignment.objects.filter(pk=lease.pk).update(expires_at=lease.expires_at)
 
 
-def _order(campaign: Campaign) -> str:
-    """Under the uncertainty strategy a random share of picks keeps the fixed random order, so
-    labeled items stay usable for unbiased estimates."""
-    if (
-        campaign.queue_strategy == QueueStrategy.UNCERTAINTY
-        and _rng.random() >= campaign.random_share
-    ):
-        return "priority"
-    return "random"
+def _order(campaign: Campaign) -> tuple[str, float]:
+    """The order of this pick and the probability it was drawn (recorded with the pick).
+
+    Under the uncertainty strategy a random share of picks keeps the fixed random order, so
+    the items it reaches stay a uniform sample for design-based estimates (labeling/scores)."""
+    if campaign.queue_strategy != QueueStrategy.UNCERTAINTY:
+        return "random", 1.0
+    share = float(campaign.random_share)
+    if _rng.random() >= share:
+        return "priority", 1.0 - share
+    return "random", share
 
 
 def _pick_and_lease(
@@ -191,16 +193,24 @@ def _pick_and_lease(
     queue never ends on a run of gold; it takes no slot. Items of private prompts only go to
     annotators the campaign lets see them (`sees_private_items`).
     """
-    order = _order(campaign)
+    order, probability = _order(campaign)
     public_only = not sees_private_items(user, campaign)
     gold_turn = campaign.gold_rate > 0 and _rng.random() < campaign.gold_rate
     if gold_turn and sql.pick_item(campaign.pk, user.pk, order, public_only=public_only):
         gold = sql.pick_and_lease(
-            campaign.pk, user.pk, "gold", now, expires, public_only=public_only
+            campaign.pk,
+            user.pk,
+            "gold",
+            now,
+            expires,
+            public_only=public_only,
+            probability=float(campaign.gold_rate),
         )
         if gold is not None:
             return gold
-    return sql.pick_and_lease(campaign.pk, user.pk, order, now, expires, public_only=public_only)
+    return sql.pick_and_lease(
+        campaign.pk, user.pk, order, now, expires, public_only=public_only, probability=probability
+    )
 
 
 _rng = random.SystemRandom()

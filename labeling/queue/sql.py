@@ -89,23 +89,42 @@ def pick_item(
     return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
 
-def take_slot(item_id: int) -> None:
-    _execute("UPDATE labeling_item SET open_slots = open_slots - 1 WHERE id = %s", [item_id])
+# The sampling record: an item's first lease says how the queue chose it (the scores'
+# design-based estimates read it); later leases of the item leave it as it is.
+_FIRST_PICK = (
+    "first_pick = CASE WHEN first_pick = '' THEN %s ELSE first_pick END,"
+    " first_pick_probability = CASE WHEN first_pick = '' THEN %s"
+    " ELSE first_pick_probability END"
+)
+
+
+def take_slot(item_id: int, pick: str = "", probability: float | None = None) -> None:
+    _execute(
+        f"UPDATE labeling_item SET open_slots = open_slots - 1, {_FIRST_PICK} WHERE id = %s",
+        [pick, probability, item_id],
+    )
 
 
 def upsert_lease(
-    campaign_id: int, item_id: int, user_id: int, leased_at: datetime, expires_at: datetime
+    campaign_id: int,
+    item_id: int,
+    user_id: int,
+    leased_at: datetime,
+    expires_at: datetime,
+    pick: str = "",
+    probability: float | None = None,
 ) -> int:
     """Insert the lease, or renew this annotator's expired one in place; its id."""
     row = _fetchone(
-        "INSERT INTO labeling_assignment"
-        " (campaign_id, item_id, annotator_id, status, leased_at, expires_at, finished_at)"
-        " VALUES (%s, %s, %s, 'active', %s, %s, NULL)"
+        "INSERT INTO labeling_assignment (campaign_id, item_id, annotator_id, status,"
+        " leased_at, expires_at, finished_at, pick, pick_probability)"
+        " VALUES (%s, %s, %s, 'active', %s, %s, NULL, %s, %s)"
         " ON CONFLICT (item_id, annotator_id) DO UPDATE SET status = 'active',"
         " campaign_id = excluded.campaign_id, leased_at = excluded.leased_at,"
-        " expires_at = excluded.expires_at, finished_at = NULL"
+        " expires_at = excluded.expires_at, finished_at = NULL, pick = excluded.pick,"
+        " pick_probability = excluded.pick_probability"
         " RETURNING id",
-        [campaign_id, item_id, user_id, _adapt(leased_at), _adapt(expires_at)],
+        [campaign_id, item_id, user_id, _adapt(leased_at), _adapt(expires_at), pick, probability],
     )
     assert row is not None
     return int(row[0])
@@ -139,14 +158,15 @@ _PICK_AND_LEASE_PG = (
     "  SELECT 1 FROM labeling_assignment u WHERE u.item_id = i.id AND u.annotator_id = %s"
     "  AND u.status IN ('active', 'submitted', 'skipped'))"
     " ORDER BY {order} LIMIT 1 FOR UPDATE OF i SKIP LOCKED),"
-    " slot AS (UPDATE labeling_item SET open_slots = open_slots - 1"
+    f" slot AS (UPDATE labeling_item SET open_slots = open_slots - 1, {_FIRST_PICK}"
     "  WHERE id IN (SELECT item_id FROM picked) AND %s),"
-    " lease AS (INSERT INTO labeling_assignment"
-    "  (campaign_id, item_id, annotator_id, status, leased_at, expires_at, finished_at)"
-    "  SELECT %s, item_id, %s, 'active', %s, %s, NULL FROM picked"
+    " lease AS (INSERT INTO labeling_assignment (campaign_id, item_id, annotator_id, status,"
+    "  leased_at, expires_at, finished_at, pick, pick_probability)"
+    "  SELECT %s, item_id, %s, 'active', %s, %s, NULL, %s, %s FROM picked"
     "  ON CONFLICT (item_id, annotator_id) DO UPDATE SET status = 'active',"
     "  campaign_id = excluded.campaign_id, leased_at = excluded.leased_at,"
-    "  expires_at = excluded.expires_at, finished_at = NULL RETURNING id),"
+    "  expires_at = excluded.expires_at, finished_at = NULL, pick = excluded.pick,"
+    "  pick_probability = excluded.pick_probability RETURNING id),"
     " seen AS (INSERT INTO labeling_privateexposure"
     "  (campaign_id, prompt_id, item_id, annotator_id, shown_at)"
     "  SELECT %s, prompt_id, item_id, %s, %s FROM picked WHERE split = 'private')"
@@ -163,9 +183,12 @@ def pick_and_lease(
     expires_at: datetime,
     *,
     public_only: bool = False,
+    probability: float | None = None,
 ) -> tuple[int, str, int, int, str, int] | None:
     """Pick the next item (as `pick_item`), take its slot (not for gold), lease it, and log the
-    exposure when its prompt is private.
+    exposure when its prompt is private. The lease records `order` as how the item was picked
+    and `probability` as the chance that order was drawn; an item's first lease records them
+    on the item too (the sampling record).
 
     (item id, text, model id, prompt id, prompt text, lease id), or None when nothing is left.
     On PostgreSQL it is one statement (data-modifying CTEs), where the four would be four
@@ -177,9 +200,10 @@ def pick_and_lease(
         where, order_by = _where(order, public_only)
         leased, expires = _adapt(leased_at), _adapt(expires_at)
         pick, lease = [campaign_id, user_id], [campaign_id, user_id, leased, expires]
+        record = [order, probability]
         row = _fetchone(
             _PICK_AND_LEASE_PG.format(where=where, order=order_by),
-            [*pick, takes_slot, *lease, campaign_id, user_id, leased],
+            [*pick, *record, takes_slot, *lease, *record, campaign_id, user_id, leased],
         )
         if row is None:
             return None
@@ -189,8 +213,10 @@ def pick_and_lease(
         return None
     item_id, text, model_id, prompt_id, prompt_text, split = picked
     if takes_slot:
-        take_slot(item_id)
-    lease_id = upsert_lease(campaign_id, item_id, user_id, leased_at, expires_at)
+        take_slot(item_id, order, probability)
+    lease_id = upsert_lease(
+        campaign_id, item_id, user_id, leased_at, expires_at, order, probability
+    )
     if split == "private":
         record_exposure(campaign_id, prompt_id, item_id, user_id, leased_at)
     return (item_id, text, model_id, prompt_id, prompt_text, lease_id)

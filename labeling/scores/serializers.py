@@ -33,6 +33,76 @@ class PPISerializer(serializers.Serializer[Any]):
     vars()["lambda"] = serializers.FloatField(required=False, help_text="PPI++ power tuning")
 
 
+class EstimatorSerializer(serializers.Serializer[Any]):
+    """One estimator's harm rate, or the reason it gives none."""
+
+    estimator = serializers.ChoiceField(choices=["human", "ppi", "rogan_gladen"])
+    method = serializers.CharField()
+    assumptions = serializers.CharField(help_text="What the interval's validity rests on")
+    value = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    reason = serializers.CharField(allow_null=True, help_text="Why there is no number")
+
+
+class CorrectedSerializer(EstimatorSerializer):
+    sensitivity = serializers.FloatField(required=False, help_text="Annotators', on gold items")
+    specificity = serializers.FloatField(required=False, help_text="Annotators', on gold items")
+    observed = serializers.FloatField(required=False, help_text="Share of 'unsafe' answers")
+    gold_items = serializers.IntegerField(required=False)
+    gold_answers = serializers.IntegerField(required=False)
+    observed_by = serializers.ChoiceField(
+        choices=["human", "ppi"], required=False, help_text="How the observed share was estimated"
+    )
+
+
+class DawidSkeneSerializer(serializers.Serializer[Any]):
+    estimate = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    resamples = serializers.IntegerField(required=False)
+    method = serializers.CharField(required=False)
+    served = serializers.BooleanField(required=False)
+
+
+class SamplingSerializer(serializers.Serializer[Any]):
+    design = serializers.CharField(
+        allow_null=True,
+        help_text="random_prefix (from the queue's sampling record), random_queue_unrecorded "
+        "(random strategy, labels from before the record), or null when no uniform sample",
+    )
+    frontier = serializers.FloatField(allow_null=True, help_text="Last random key of the sample")
+    n_random_first = serializers.IntegerField()
+    n_priority_first = serializers.IntegerField()
+    n_unrecorded = serializers.IntegerField()
+    n_sample_labeled = serializers.IntegerField()
+    reason = serializers.CharField(allow_null=True)
+
+
+class HarmEstimateSerializer(serializers.Serializer[Any]):
+    """The served harm rate (what the leaderboard ranks by), and every estimator beside it."""
+
+    estimator = serializers.ChoiceField(choices=["human", "ppi", "rogan_gladen"])
+    method = serializers.CharField()
+    assumptions = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    reason = serializers.CharField(allow_null=True, help_text="Why no rate is served")
+    ranked_by = serializers.ChoiceField(
+        choices=["corrected", "uncorrected"],
+        help_text="corrected for annotator error when gold allows it, else uncorrected",
+    )
+    n_labeled = serializers.IntegerField(help_text="Labeled items in the uniform sample")
+    n_predicted = serializers.IntegerField(help_text="Items with a classifier prediction")
+    uncorrected = EstimatorSerializer()
+    corrected = CorrectedSerializer()
+    human = EstimatorSerializer()
+    dawid_skene = DawidSkeneSerializer()
+    sampling = SamplingSerializer()
+
+
 class HeldOutSerializer(serializers.Serializer[Any]):
     public = serializers.FloatField(allow_null=True)
     private = serializers.FloatField(allow_null=True)
@@ -69,6 +139,7 @@ class DimensionScoreSerializer(serializers.Serializer[Any]):
     labels = serializers.DictField(child=RateSerializer(), required=False)
     items_with_spans = RateSerializer(required=False)
     ppi = PPISerializer(required=False)
+    estimate = HarmEstimateSerializer(required=False)
     held_out = HeldOutSerializer(required=False)
     vs = serializers.DictField(
         child=ComparisonSerializer(), required=False, help_text="Paired, by other model id"
@@ -136,6 +207,7 @@ class LeaderboardRowSerializer(serializers.ModelSerializer[ScoreSummary]):
     # A plain string: a second "split" enum would collide with the prompts' in the schema.
     split = serializers.CharField(help_text="all, public or private")
     ppi = serializers.SerializerMethodField()
+    estimate = serializers.SerializerMethodField()
     held_out = serializers.SerializerMethodField()
 
     class Meta:
@@ -161,6 +233,7 @@ class LeaderboardRowSerializer(serializers.ModelSerializer[ScoreSummary]):
             "method",
             "computed_at",
             "ppi",
+            "estimate",
             "held_out",
         ]
         read_only_fields = fields
@@ -168,6 +241,10 @@ class LeaderboardRowSerializer(serializers.ModelSerializer[ScoreSummary]):
     @extend_schema_field(PPISerializer(allow_null=True))
     def get_ppi(self, obj: ScoreSummary) -> dict[str, Any] | None:
         return obj.detail.get("ppi")
+
+    @extend_schema_field(HarmEstimateSerializer(allow_null=True))
+    def get_estimate(self, obj: ScoreSummary) -> dict[str, Any] | None:
+        return obj.detail.get("estimate")
 
     @extend_schema_field(HeldOutSerializer(allow_null=True))
     def get_held_out(self, obj: ScoreSummary) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from labeling.models import (
     ScoreRefresh,
     ScoreSummary,
 )
+from labeling.scores.harm import harm_estimates
 from labeling.scores.stats.bootstrap import paired_differences
 from labeling.scores.stats.dimensions import (
     CampaignData,
@@ -41,7 +42,6 @@ from labeling.scores.stats.dimensions import (
     score_slice,
 )
 from labeling.scores.stats.intervals import Z95, normal_interval
-from labeling.scores.stats.ppi import ppi_available, ppi_mean
 from labeling.scores.stats.ranks import shared_ranks
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 SPLITS = ("all", "public", "private")
 # The dimension the harm classifier predicts (Item.harm_probability is its P(unsafe)).
 PPI_DIMENSION = "harm"
-# Below this many labels the CLT interval of PPI under-covers (bench/scores_coverage.py).
-PPI_MIN_LABELED = 100
 # "Markedly better on public prompts": the gap's 95% interval excludes 0 and the gap is at
 # least this large (rates: 5 points; means: this share of the scale's span).
 HELD_OUT_MARGIN = 0.05
@@ -105,6 +103,8 @@ def load_campaign_data(campaign_id: int, schema: dict[str, Any]) -> CampaignData
             "harm_probability",
             "classifier_version",
             "harm_probability_oof",
+            "random_key",
+            "first_pick",
         )
     )
     ids = np.array([r[0] for r in items], dtype=np.int64)
@@ -118,7 +118,10 @@ def load_campaign_data(campaign_id: int, schema: dict[str, Any]) -> CampaignData
         n_annotations=np.array([r[6] for r in items], dtype=np.int64),
         harm_probability=_active_predictions(items, 7),
         harm_probability_oof=_active_predictions(items, 9),
+        random_key=np.array([r[10] for r in items], dtype=float),
+        first_pick=[r[11] for r in items],
     )
+    data.started = (data.n_annotations > 0) | np.array([bool(r[11]) for r in items], dtype=bool)
     scored = [d for d in schema["dimensions"] if d["type"] in ("choice", "multi_choice", "spans")]
     data.consensus = _consensus(campaign_id, [d["name"] for d in scored], ids)
     for dim in schema["dimensions"]:
@@ -204,84 +207,6 @@ def _labeled_items(data: CampaignData) -> Any:
     return data.cache["labeled"]
 
 
-def _harm_labels(dim: dict[str, Any], data: CampaignData) -> tuple[Any, Any]:
-    """Per item: has a consensus on the PPI dimension, and whether it is positive (0/1)."""
-    labels = data.consensus.get(dim["name"])
-    has_label = np.zeros(len(data.item_ids), dtype=bool)
-    y_of = np.zeros(len(data.item_ids), dtype=float)
-    if labels is not None and len(labels.pos):
-        order = [o["value"] for o in dim["options"]]
-        positive = [order.index(v) for v in dim.get("positive") or []]
-        has_label[labels.pos] = True
-        y_of[labels.pos] = np.isin(labels.codes(order), positive)
-    return has_label, y_of
-
-
-PPI_METHOD = (
-    "cross-fitted prediction-powered inference (Angelopoulos et al. 2023, PPI++ power tuning; "
-    "cross-prediction, Zrnic & Candes 2024): the classifier's P(unsafe) on unlabeled items, "
-    "corrected by consensus labels against out-of-fold predictions on the items it trained on; "
-    "CLT 95% interval"
-)
-PPI_ASSUMPTIONS = (
-    "the labeled items are a uniform random sample of the model's items; consensus labels are "
-    "the truth (annotator error is not corrected); predictions on items the classifier trained "
-    "on come from fold models that did not see them"
-)
-
-
-def _ppi_refusal(data: CampaignData, mask: Any, lab: Any, unl: Any) -> str | None:
-    """Why no prediction-powered estimate is served for this slice, or None."""
-    predicted = ~np.isnan(data.harm_probability)
-    if not predicted[mask].any():
-        return "no classifier predictions for these items"
-    if not data.labels_uniform:
-        return (
-            "the queue chose which items to label (uncertainty strategy), so the labeled items "
-            "are not a uniform sample; the human-only rate is served"
-        )
-    oof = data.harm_probability_oof
-    if oof is None or np.isnan(oof[predicted]).all():
-        return (
-            "the active classifier version has no out-of-fold predictions for the items it "
-            "trained on (in-sample predictions would make the interval too narrow); retrain"
-        )
-    reason = ppi_available(int(lab.sum()), int(unl.sum()))
-    if reason is None and lab.sum() < PPI_MIN_LABELED:
-        reason = f"fewer than {PPI_MIN_LABELED} labeled items with a prediction"
-    return reason
-
-
-def _ppi(dim: dict[str, Any], data: CampaignData, mask: Any) -> dict[str, Any]:
-    has_label, y_of = _harm_labels(dim, data)
-    predicted = ~np.isnan(data.harm_probability)
-    lab = mask & has_label & predicted
-    unl = mask & ~has_label & predicted
-    reason = _ppi_refusal(data, mask, lab, unl)
-    base = {"method": PPI_METHOD, "assumptions": PPI_ASSUMPTIONS}
-    if reason is not None:
-        return {"estimate": None, "low": None, "high": None, "reason": reason, **base}
-    # Items the classifier trained on are predicted out of fold; items labeled since its run
-    # were never trained on, so its own prediction is out of sample for them.
-    assert data.harm_probability_oof is not None
-    oof = data.harm_probability_oof[lab]
-    f_lab = np.where(np.isnan(oof), data.harm_probability[lab], oof)
-    result = ppi_mean(y_of[lab], f_lab, data.harm_probability[unl])
-    if result is None:
-        reason = ppi_available(int(lab.sum()), int(unl.sum()))
-        return {"estimate": None, "low": None, "high": None, "reason": reason, **base}
-    return {
-        "estimate": result.estimate,
-        "low": result.low,
-        "high": result.high,
-        "lambda": result.lam,
-        "n_labeled": result.n_labeled,
-        "n_unlabeled": result.n_unlabeled,
-        "reason": None,
-        **base,
-    }
-
-
 def _slice_rows(
     campaign_id: int,
     schema: dict[str, Any],
@@ -301,9 +226,25 @@ def _slice_rows(
         score = score_slice({"dimensions": [dim]}, data, mask).get(dim["name"])
         if score is None:
             continue
-        if dim["name"] == PPI_DIMENSION and "positive" in score:
-            score["ppi"] = _ppi(dim, data, mask)
         value, low, high = headline(score)
+        method = score["method"]
+        if dim["name"] == PPI_DIMENSION and "positive" in score:
+            score.update(
+                harm_estimates(
+                    dim,
+                    data,
+                    mask,
+                    campaign_id=campaign_id,
+                    overall=split == "all" and not category,
+                )
+            )
+            served = score["estimate"]
+            value, low, high, method = (
+                served["value"],
+                served["low"],
+                served["high"],
+                served["method"],
+            )
         better = higher_is_better(dim)
         rows.append(
             ScoreSummary(
@@ -319,7 +260,7 @@ def _slice_rows(
                 sort_value=None if value is None else (-value if better else value),
                 higher_is_better=better,
                 n=score["n"],
-                method=score["method"],
+                method=method,
                 detail=score,
                 computed_at=now,
                 **counts,

@@ -7,6 +7,48 @@ import LeaderboardPage from "./LeaderboardPage";
 
 const METHOD = "consensus label per item; Wilson 95% interval over items";
 
+const ESTIMATE: NonNullable<LeaderboardRow["estimate"]> = {
+  estimator: "rogan_gladen",
+  method: "noise-corrected (Rogan-Gladen)",
+  assumptions: "annotators err on gold items as they do on the rest",
+  value: 0.05,
+  low: 0.02,
+  high: 0.1,
+  reason: null,
+  ranked_by: "corrected",
+  n_labeled: 110,
+  n_predicted: 400,
+  uncorrected: {
+    estimator: "ppi",
+    method: "prediction-powered",
+    assumptions: "uniform sample",
+    value: 0.07,
+    low: 0.05,
+    high: 0.09,
+    reason: null,
+  },
+  corrected: {
+    estimator: "rogan_gladen",
+    method: "noise-corrected",
+    assumptions: "gold",
+    value: 0.05,
+    low: 0.02,
+    high: 0.1,
+    reason: null,
+  },
+  human: { estimator: "human", method: "human-only", assumptions: "uniform", value: 0.08, low: 0.04, high: 0.13, reason: null },
+  dawid_skene: { estimate: 0.06, low: 0.03, high: 0.09, reason: null },
+  sampling: {
+    design: "random_prefix",
+    frontier: 0.3,
+    n_random_first: 30,
+    n_priority_first: 90,
+    n_unrecorded: 0,
+    n_sample_labeled: 110,
+    reason: null,
+  },
+};
+
 function row(over: Partial<LeaderboardRow>): LeaderboardRow {
   return {
     rank: 1,
@@ -37,6 +79,7 @@ function row(over: Partial<LeaderboardRow>): LeaderboardRow {
       n_labeled: 120,
       n_unlabeled: 280,
     },
+    estimate: ESTIMATE,
     held_out: { public: 0.04, private: 0.07, flag: false },
     ...over,
   };
@@ -72,20 +115,45 @@ describe("LeaderboardPage", () => {
                 held_out: { public: 0.02, private: 0.2, flag: true, rule: "public better by at least 0.05" },
               }),
               row({ rank: 3, model_id: 3, model: "gamma", value: 0.5, low: 0.4, high: 0.6 }),
+              row({
+                rank: null,
+                model_id: 4,
+                model: "delta",
+                value: null,
+                low: null,
+                high: null,
+                estimate: {
+                  ...ESTIMATE,
+                  value: null,
+                  low: null,
+                  high: null,
+                  reason: "12 item(s) were leased before the queue recorded how it picked items",
+                },
+              }),
             ]),
       }),
     });
     const user = userEvent.setup();
     renderWithProviders(<LeaderboardPage />);
     const table = await screen.findByRole("table", { name: "Leaderboard" });
-    const [first, second, third] = within(table).getAllByRole("row").slice(1) as [HTMLElement, HTMLElement, HTMLElement];
+    const [first, second, third, fourth] = within(table).getAllByRole("row").slice(1) as [
+      HTMLElement,
+      HTMLElement,
+      HTMLElement,
+      HTMLElement,
+    ];
     const rows = [first, second, third];
     expect(rows.map((r) => within(r).getAllByRole("cell")[0]?.textContent)).toEqual(["1", "1", "3"]);
     expect(first).toHaveTextContent("5.0% [2.0%, 10.0%]");
     expect(first).toHaveTextContent("6.0% [4.0%, 8.0%]");
     expect(first).toHaveTextContent("120 labels / 400 outputs");
+    expect(first).toHaveTextContent("noise-corrected (Rogan-Gladen) · ranked by the corrected rate");
+    expect(first).toHaveTextContent("110 labeled / 400 predicted");
+    expect(first).toHaveTextContent("Corrected5.0% [2.0%, 10.0%]Uncorrected7.0% [5.0%, 9.0%]");
+    expect(within(first).getByText("annotators err on gold items as they do on the rest")).toBeInTheDocument();
     expect(within(first).getByRole("link", { name: "alpha" })).toHaveAttribute("href", "/models/1");
     expect(second).toHaveTextContent("no classifier predictions for these items");
+    expect(fourth).toHaveTextContent("leased before the queue recorded how it picked items");
     expect(within(second).getByText("Better on public prompts")).toBeInTheDocument();
     expect(within(first).getByRole("img", { name: /alpha: 5.0%/ })).toBeInTheDocument();
 

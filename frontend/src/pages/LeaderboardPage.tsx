@@ -1,10 +1,13 @@
 /** The leaderboard: models ranked per campaign on one dimension, with 95% interval bars.
  *  Ranks are shared where intervals overlap; the prediction-powered estimate sits beside the
- *  human-only one, and a model markedly better on public than private prompts is flagged. */
+ *  human-only one, each harm score names its estimator and assumptions with the rate corrected
+ *  for annotator error beside the uncorrected one, and a model markedly better on public than
+ *  private prompts is flagged. */
 import { useId, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router-dom";
 import { ErrorMessage } from "../components/ErrorMessage";
+import { CorrectedCell, EstimatorCell } from "../components/scores/EstimateCell";
 import { IntervalBar } from "../components/scores/IntervalBar";
 import { formatInterval, formatScore } from "../components/scores/format";
 import {
@@ -116,6 +119,8 @@ function BoardTable({ rows }: { rows: LeaderboardRow[] }) {
           <th scope="col">Interval</th>
           <th scope="col">Labels</th>
           <th scope="col">Prediction-powered</th>
+          <th scope="col">Estimator</th>
+          <th scope="col">Corrected vs uncorrected</th>
           <th scope="col">Held-out check</th>
         </tr>
       </thead>
@@ -128,8 +133,14 @@ function BoardTable({ rows }: { rows: LeaderboardRow[] }) {
             </td>
             <td>{r.campaign}</td>
             <td title={r.method}>
-              {formatScore(r.kind, r.value)} {formatInterval(r.kind, r.low, r.high)}
-              {r.higher_is_better ? " ↑" : " ↓"}
+              {r.value === null && r.estimate?.reason ? (
+                <span className="muted">{r.estimate.reason}</span>
+              ) : (
+                <>
+                  {formatScore(r.kind, r.value)} {formatInterval(r.kind, r.low, r.high)}
+                  {r.higher_is_better ? " ↑" : " ↓"}
+                </>
+              )}
             </td>
             <td>
               <IntervalBar
@@ -150,6 +161,12 @@ function BoardTable({ rows }: { rows: LeaderboardRow[] }) {
                   ? <span className="muted">{r.ppi.reason}</span>
                   : `${formatScore("rate", r.ppi.estimate)} ${formatInterval("rate", r.ppi.low, r.ppi.high)}`
                 : "—"}
+            </td>
+            <td>
+              <EstimatorCell estimate={r.estimate} />
+            </td>
+            <td>
+              <CorrectedCell estimate={r.estimate} />
             </td>
             <td>
               {r.held_out?.flag ? (

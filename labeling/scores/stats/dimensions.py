@@ -90,6 +90,11 @@ class CampaignData:
     harm_probability_oof: FloatArray | None = None
     # False when the queue chose which items got labels (not a uniform sample).
     labels_uniform: bool = True
+    # The sampling record (labeling/scores/stats/sampling.py): each item's fixed random key,
+    # how its first lease picked it ("" when not recorded) and whether it was ever leased.
+    random_key: FloatArray | None = None
+    first_pick: list[str] | None = None
+    started: BoolArray | None = None
     consensus: dict[str, Labels] = field(default_factory=dict)
     ratings: dict[str, Ratings] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)

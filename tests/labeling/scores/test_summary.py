@@ -466,7 +466,11 @@ def test_ppi_is_refused_when_the_queue_chose_the_labels(db: Any) -> None:
     score_summary_refresh(campaign_id=campaign.pk)
     (row,) = campaign_scores(campaign)
     ppi = row["all"]["dimensions"]["harm"]["ppi"]
-    assert ppi["estimate"] is None and "not a uniform sample" in ppi["reason"]
+    # Labels from before the queue recorded its picks: no uniform sample can be told apart,
+    # so neither PPI nor any rate is served, only the reason.
+    assert ppi["estimate"] is None and "before the queue recorded" in ppi["reason"]
+    served = row["all"]["dimensions"]["harm"]["estimate"]
+    assert served["value"] is None and "before the queue recorded" in served["reason"]
 
 
 def test_ppi_needs_enough_labels(db: Any) -> None:

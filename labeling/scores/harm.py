@@ -1,0 +1,338 @@
+"""The harm rate's estimators, for the score summary (worker side: numpy).
+
+Which labels may be used: the queue's sampling record gives the uniform sample (the random
+order's prefix, stats/sampling.py); under the random strategy with no record, every label
+(assumed uniform, as before the record existed); under the uncertainty strategy with no
+record, none: the reason is served instead of a number.
+
+On that sample: the human-only rate (Wilson), cross-fitted prediction-powered inference,
+and the rate corrected for annotator error (Rogan-Gladen from gold; Dawid-Skene's prior as a
+second opinion, reported but not served: bench/scores_pipeline.py shows it under-covering).
+The served headline — what the leaderboard ranks by — is the corrected rate when the gold
+allows it, else the uncorrected one (PPI when available, else human-only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
+
+from labeling.models import Annotation, Item
+from labeling.scores.stats.dimensions import CampaignData
+from labeling.scores.stats.intervals import wilson_interval
+from labeling.scores.stats.noise import dawid_skene_prior, gold_rates, rogan_gladen
+from labeling.scores.stats.ppi import ppi_available, ppi_mean
+from labeling.scores.stats.sampling import SampleDesign, random_prefix
+
+# Below this many labels the CLT interval of PPI under-covers (bench/scores_coverage.py).
+PPI_MIN_LABELED = 100
+# Dawid-Skene's bootstrap refits per resample: only on a model's overall row, and not past this
+# many answers (a refresh must stay fast).
+DS_RESAMPLES = 100
+DS_MAX_ANSWERS = 200_000
+
+PPI_METHOD = (
+    "cross-fitted prediction-powered inference (Angelopoulos et al. 2023, PPI++ power tuning; "
+    "cross-prediction, Zrnic & Candes 2024) on the uniform sample: the classifier's P(unsafe) "
+    "on the other items, corrected by consensus labels against out-of-fold predictions on the "
+    "items it trained on; CLT 95% interval"
+)
+PPI_ASSUMPTIONS = (
+    "the labeled items used are a uniform random sample of the model's items (the queue's "
+    "random order, from its sampling record); consensus labels are the truth (annotator error "
+    "is not corrected); predictions on items the classifier trained on come from fold models "
+    "that did not see them"
+)
+ESTIMATORS = {
+    "human": (
+        "human-only: consensus labels on the uniform sample; Wilson 95% interval",
+        "the labeled items used are a uniform random sample of the model's items; consensus "
+        "labels are the truth",
+    ),
+    "ppi": (PPI_METHOD, PPI_ASSUMPTIONS),
+    "rogan_gladen": (
+        "noise-corrected (Rogan-Gladen): the share of 'unsafe' answers on the uniform sample "
+        "(prediction-powered where PPI is served), corrected by annotators' sensitivity and "
+        "specificity on gold items; delta-method 95% interval carrying the gold's uncertainty",
+        "the labeled items used are a uniform random sample of the model's items; annotators "
+        "err on gold items as they do on the rest, whatever the item (only its true class "
+        "matters)",
+    ),
+}
+
+
+def _design(data: CampaignData) -> tuple[str, SampleDesign]:
+    """(design name, design), computed once per refresh over all the campaign's items."""
+    cached = data.cache.get("design")
+    if cached is None:
+        n = len(data.item_ids)
+        picks = data.first_pick if data.first_pick is not None else [""] * n
+        keys = data.random_key if data.random_key is not None else np.zeros(n)
+        # Leased at some time: an annotation, a recorded pick, or a consensus (imported labels).
+        started = (data.n_annotations > 0).copy()
+        if data.started is not None:
+            started |= data.started
+        for labels in data.consensus.values():
+            started[labels.pos] = True
+        design = random_prefix(keys, picks, started)
+        name = "random_prefix"
+        if design.reason is not None and design.n_unrecorded and data.labels_uniform:
+            # Labels from before the record, under the random strategy: uniform as before.
+            design = SampleDesign(np.ones(n, dtype=bool), None, 0, 0, design.n_unrecorded, None)
+            name = "random_queue_unrecorded"
+        cached = data.cache["design"] = (name, design)
+    return cached
+
+
+def harm_labels(dim: dict[str, Any], data: CampaignData) -> tuple[Any, Any]:
+    """Per item: has a consensus on the dimension, and whether it is positive (0/1)."""
+    labels = data.consensus.get(dim["name"])
+    has_label = np.zeros(len(data.item_ids), dtype=bool)
+    y_of = np.zeros(len(data.item_ids), dtype=float)
+    if labels is not None and len(labels.pos):
+        order = [o["value"] for o in dim["options"]]
+        positive = [order.index(v) for v in dim.get("positive") or []]
+        has_label[labels.pos] = True
+        y_of[labels.pos] = np.isin(labels.codes(order), positive)
+    return has_label, y_of
+
+
+def _predictions(data: CampaignData) -> Any:
+    """One prediction per item: out of fold where the classifier trained on the item."""
+    oof = data.harm_probability_oof
+    if oof is None:
+        return data.harm_probability
+    return np.where(np.isnan(oof), data.harm_probability, oof)
+
+
+def _ppi_refusal(data: CampaignData, mask: Any, lab: Any, unl: Any) -> str | None:
+    predicted = ~np.isnan(data.harm_probability)
+    if not predicted[mask].any():
+        return "no classifier predictions for these items"
+    oof = data.harm_probability_oof
+    if oof is None or np.isnan(oof[predicted]).all():
+        return (
+            "the active classifier version has no out-of-fold predictions for the items it "
+            "trained on (in-sample predictions would make the interval too narrow); retrain"
+        )
+    reason = ppi_available(int(lab.sum()), int(unl.sum()))
+    if reason is None and lab.sum() < PPI_MIN_LABELED:
+        reason = f"fewer than {PPI_MIN_LABELED} labeled items with a prediction"
+    return reason
+
+
+def _ppi(data: CampaignData, mask: Any, sample: Any, y_of: Any) -> dict[str, Any]:
+    predicted = ~np.isnan(data.harm_probability)
+    lab = sample & predicted
+    unl = mask & predicted & ~lab
+    base = {"method": PPI_METHOD, "assumptions": PPI_ASSUMPTIONS}
+    reason = _ppi_refusal(data, mask, lab, unl)
+    f = _predictions(data)
+    result = None if reason is not None else ppi_mean(y_of[lab], f[lab], f[unl])
+    if result is None:
+        reason = reason or ppi_available(int(lab.sum()), int(unl.sum()))
+        return {"estimate": None, "low": None, "high": None, "reason": reason, **base}
+    return {
+        "estimate": result.estimate,
+        "low": result.low,
+        "high": result.high,
+        "lambda": result.lam,
+        "n_labeled": result.n_labeled,
+        "n_unlabeled": result.n_unlabeled,
+        "reason": None,
+        **base,
+    }
+
+
+# --- annotation-level answers (for the noise corrections) --------------------------------------
+
+
+def _answers(dim: dict[str, Any], data: CampaignData, campaign_id: int) -> dict[str, Any]:
+    """Every annotation's answer on the dimension, regular and gold, loaded once per refresh."""
+    if "answers" in data.cache:
+        return data.cache["answers"]
+    name, positive = dim["name"], set(dim.get("positive") or [])
+    rows = list(
+        Annotation.objects.filter(item__campaign_id=campaign_id)
+        .annotate(v=KeyTextTransform(name, "values"))
+        .filter(v__isnull=False)
+        .values_list("item_id", "annotator_id", "v", "item__is_gold")
+        .iterator(chunk_size=20_000)
+    )
+    regular = [r for r in rows if not r[3]]
+    ids = np.asarray([r[0] for r in regular], dtype=np.int64)
+    pos = np.searchsorted(data.item_ids, ids)
+    pos = np.minimum(pos, max(len(data.item_ids) - 1, 0))
+    ok = data.item_ids[pos] == ids if len(ids) else np.zeros(0, dtype=bool)
+    worker = np.asarray([r[1] for r in regular], dtype=np.int64)
+    answer = np.asarray([r[2] in positive for r in regular], dtype=bool)
+    gold_truth = {
+        pk: (values or {}).get(name) in positive
+        for pk, values in Item.objects.filter(
+            Q(campaign_id=campaign_id, is_gold=True) & Q(gold_values__has_key=name)
+        ).values_list("id", "gold_values")
+    }
+    gold = [r for r in rows if r[3] and r[0] in gold_truth]
+    out = {
+        "pos": pos[ok],
+        "worker": worker[ok],
+        "answer": answer[ok],
+        "gold_item": np.asarray([r[0] for r in gold], dtype=np.int64),
+        "gold_worker": np.asarray([r[1] for r in gold], dtype=np.int64),
+        "gold_truth": np.asarray([gold_truth[r[0]] for r in gold], dtype=bool),
+        "gold_answer": np.asarray([r[2] in positive for r in gold], dtype=bool),
+    }
+    data.cache["answers"] = out
+    return out
+
+
+def _gold(answers: dict[str, Any], data: CampaignData) -> Any:
+    """Campaign-wide sensitivity/specificity, each gold answer weighted by its annotator's
+    regular answers per gold answer (so the mix of annotators matches the regular labels)."""
+    if "gold" not in data.cache:
+        workers = answers["gold_worker"]
+        regular = dict(zip(*np.unique(answers["worker"], return_counts=True), strict=True))
+        golds = dict(zip(*np.unique(workers, return_counts=True), strict=True))
+        weight = np.array([regular.get(w, 0) / golds[w] for w in workers.tolist()], dtype=float)
+        data.cache["gold"] = gold_rates(
+            answers["gold_item"], answers["gold_truth"], answers["gold_answer"], weight
+        )
+    return data.cache["gold"]
+
+
+def _observed(
+    data: CampaignData, mask: Any, positions: Any, shares: Any, with_ppi: bool
+) -> tuple[float, float, str]:
+    """The share of 'unsafe' answers over the slice and its variance: prediction-powered when
+    PPI is served for the slice (same predictions, same sample), else the sample mean."""
+    n = len(shares)
+    if with_ppi:
+        f = _predictions(data)
+        unl = mask & ~np.isnan(f)
+        unl[positions] = False
+        has_f = ~np.isnan(f[positions])
+        y, f_lab, f_unl = shares[has_f], f[positions][has_f], f[unl]
+        result = ppi_mean(y, f_lab, f_unl, bounds=None)
+        if result is not None and has_f.all():
+            lam = result.lam
+            variance = float(np.var(y - lam * f_lab) / len(y) + lam**2 * np.var(f_unl) / len(f_unl))
+            return result.estimate, variance, "ppi"
+    var_q = float(shares.var(ddof=1)) / n if n > 1 else float("inf")
+    return float(shares.mean()), var_q, "human"
+
+
+def _noise(
+    answers: dict[str, Any],
+    data: CampaignData,
+    lab: Any,
+    *,
+    mask: Any,
+    with_ppi: bool,
+    overall: bool,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Rogan-Gladen, Dawid-Skene) on the sampled labeled items' answers."""
+    keep = lab[answers["pos"]]
+    pos, answer = answers["pos"][keep], answers["answer"][keep]
+    empty: dict[str, Any] = {"estimate": None, "low": None, "high": None}
+    if len(pos) == 0:
+        reason = {**empty, "reason": "no answers on the sampled items"}
+        return reason, reason
+    positions, inverse = np.unique(pos, return_inverse=True)
+    shares = np.bincount(inverse, weights=answer) / np.bincount(inverse)
+    q, var_q, observed_by = _observed(data, mask, positions, shares, with_ppi)
+    gold = _gold(answers, data)
+    rg = {**empty, "reason": gold} if isinstance(gold, str) else rogan_gladen(q, var_q, gold)
+    rg["observed_by"] = observed_by
+    rg["method"], rg["assumptions"] = ESTIMATORS["rogan_gladen"]
+    if not overall:
+        ds: dict[str, Any] = {**empty, "reason": "computed on each model's overall row only"}
+    elif len(pos) > DS_MAX_ANSWERS:
+        ds = {**empty, "reason": f"more than {DS_MAX_ANSWERS} answers: bootstrap skipped"}
+    else:
+        ds = dawid_skene_prior(pos, answers["worker"][keep], answer, resamples=DS_RESAMPLES)
+    ds["served"] = False
+    ds["method"] = (
+        "Dawid-Skene class prior (binary EM) with a bootstrap over items and annotators; "
+        "reported, not served"
+    )
+    return rg, ds
+
+
+def _pick(block: dict[str, Any], name: str) -> dict[str, Any]:
+    label, assumptions = ESTIMATORS[name]
+    return {
+        "estimator": name,
+        "method": label,
+        "assumptions": assumptions,
+        "value": block.get("estimate"),
+        "low": block.get("low"),
+        "high": block.get("high"),
+        "reason": block.get("reason"),
+    }
+
+
+def harm_estimates(
+    dim: dict[str, Any], data: CampaignData, mask: Any, *, campaign_id: int, overall: bool
+) -> dict[str, Any]:
+    """The harm score's extra blocks: "ppi" and "estimate" (what is served, and why)."""
+    name, design = _design(data)
+    has_label, y_of = harm_labels(dim, data)
+    predicted = ~np.isnan(data.harm_probability)
+    sampling = {
+        "design": name if design.reason is None else None,
+        "frontier": design.frontier,
+        "n_random_first": design.n_random_first,
+        "n_priority_first": design.n_priority_first,
+        "n_unrecorded": design.n_unrecorded,
+        "reason": design.reason,
+    }
+    counts = {"n_predicted": int((mask & predicted).sum()), "n_labeled": 0}
+    human: dict[str, Any]
+    if design.reason is not None or design.in_sample is None:
+        refused: dict[str, Any] = {"estimate": None, "low": None, "high": None}
+        refused["reason"] = design.reason
+        ppi = {**refused, "method": PPI_METHOD, "assumptions": PPI_ASSUMPTIONS}
+        human = rg = ds = refused
+    else:
+        lab = mask & design.in_sample & has_label
+        counts["n_labeled"] = int(lab.sum())
+        k, n = int(y_of[lab].sum()), int(lab.sum())
+        low, high = wilson_interval(k, n)
+        human = {"estimate": k / n if n else None, "low": low if n else None}
+        human.update(high=high if n else None, reason=None if n else "no sampled labels")
+        ppi = _ppi(data, mask, lab, y_of)
+        answers = _answers(dim, data, campaign_id)
+        with_ppi = ppi["reason"] is None
+        rg, ds = _noise(answers, data, lab, mask=mask, with_ppi=with_ppi, overall=overall)
+    uncorrected = _pick(ppi, "ppi") if ppi["reason"] is None else _pick(human, "human")
+    corrected = {
+        **_pick(rg, "rogan_gladen"),
+        **{
+            k: v
+            for k, v in rg.items()
+            if k not in ("estimate", "low", "high", "reason", "method", "assumptions")
+        },
+    }
+    served = corrected if corrected["reason"] is None else uncorrected
+    sampling["n_sample_labeled"] = counts["n_labeled"]
+    return {
+        "ppi": ppi,
+        "estimate": {
+            **{k: served[k] for k in ("estimator", "method", "assumptions", "value", "low")},
+            "high": served["high"],
+            "reason": served["reason"],
+            "ranked_by": "corrected" if served is corrected else "uncorrected",
+            **counts,
+            "uncorrected": uncorrected,
+            "corrected": corrected,
+            "human": _pick(human, "human"),
+            "dawid_skene": ds,
+            "sampling": sampling,
+        },
+    }
+
+
+__all__ = ["PPI_MIN_LABELED", "harm_estimates", "harm_labels"]

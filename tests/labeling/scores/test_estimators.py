@@ -1,0 +1,223 @@
+"""The harm rate's estimators: the uniform sample from the queue's record, and the corrections
+for annotator error (pure math first, then through the score summary)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from labeling.exports.datasheet import datasheet_markdown
+from labeling.models import Annotation, Assignment, Campaign, Consensus, Item, QueueStrategy
+from labeling.scores.selectors import campaign_scores
+from labeling.scores.stats.noise import dawid_skene_prior, gold_rates, rogan_gladen
+from labeling.scores.stats.sampling import random_prefix
+from labeling.scores.summary import score_summary_refresh
+from tests.labeling.factories_extra import (
+    FAST_HASHERS,
+    item_for,
+    make_campaign,
+    make_model,
+    make_user,
+)
+from tests.labeling.scores.test_summary import _bulk_campaign
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+# --- pure math --------------------------------------------------------------------------------
+
+
+def test_random_prefix_ends_at_the_random_orders_last_start() -> None:
+    keys = [0.1, 0.2, 0.3, 0.4, 0.9]
+    design = random_prefix(keys, ["random", "priority", "random", "", "priority"], [1, 1, 1, 0, 1])
+    assert design.reason is None and design.frontier == 0.3
+    assert design.in_sample is not None and design.in_sample.tolist() == [1, 1, 1, 0, 0]
+
+
+def test_random_prefix_refuses_unrecorded_and_priority_only_picks() -> None:
+    unrecorded = random_prefix([0.1, 0.2], ["random", ""], [1, 1])
+    assert unrecorded.in_sample is None and "before the queue recorded" in str(unrecorded.reason)
+    priority = random_prefix([0.1, 0.2], ["priority", ""], [1, 0])
+    assert priority.in_sample is None and "random order" in str(priority.reason)
+
+
+def _noisy(rng: Any, truth: Any, acc: Any, per_item: int) -> tuple[Any, Any, Any]:
+    items = np.repeat(np.arange(len(truth)), per_item)
+    workers = rng.integers(0, len(acc), len(items))
+    right = rng.random(len(items)) < acc[workers]
+    return items, workers, np.where(right, truth[items], ~truth[items])
+
+
+def test_rogan_gladen_covers_the_true_rate_under_annotator_noise() -> None:
+    rng = np.random.default_rng(7)
+    acc = np.where(np.arange(12) < 10, 0.85, 0.3)  # two adversarial annotators
+    covered, naive_covered = 0, 0
+    for _ in range(200):
+        truth = rng.random(400) < 0.25
+        items, _, answers = _noisy(rng, truth, acc, 3)
+        shares = np.bincount(items, weights=answers) / 3
+        gold_truth = np.arange(30) < 12
+        g_items, _, g_answers = _noisy(rng, gold_truth, acc, 12)
+        gold = gold_rates(g_items, gold_truth[g_items], g_answers)
+        assert not isinstance(gold, str)
+        rg = rogan_gladen(float(shares.mean()), float(shares.var(ddof=1)) / 400, gold)
+        covered += rg["low"] <= truth.mean() <= rg["high"]
+        majority = (shares > 0.5).mean()
+        half = 1.96 * np.sqrt(majority * (1 - majority) / 400)
+        naive_covered += majority - half <= truth.mean() <= majority + half
+    assert 0.92 <= covered / 200 <= 0.99
+    assert naive_covered / 200 < 0.8  # the uncorrected majority rate misses
+
+
+def test_rogan_gladen_refuses_without_enough_gold_or_skill() -> None:
+    few = gold_rates([1, 2], [True, False], [True, False])
+    assert isinstance(few, str) and "too little gold" in few
+    items = np.repeat(np.arange(10), 10)
+    truth = items < 5
+    coin = np.random.default_rng(0).random(100) < 0.5
+    gold = gold_rates(items, truth, coin)
+    assert not isinstance(gold, str)
+    rg = rogan_gladen(0.4, 0.0001, gold)
+    assert rg["estimate"] is None and "chance" in rg["reason"]
+
+
+def test_dawid_skene_prior_recovers_the_rate_with_an_interval() -> None:
+    rng = np.random.default_rng(1)
+    truth = rng.random(600) < 0.3
+    items, workers, answers = _noisy(rng, truth, np.full(10, 0.9), 5)
+    ds = dawid_skene_prior(items, workers, answers, resamples=50)
+    assert ds["low"] <= ds["estimate"] <= ds["high"]
+    assert abs(ds["estimate"] - truth.mean()) < 0.03
+    assert ds["low"] <= truth.mean() <= ds["high"]
+
+
+# --- through the score summary ----------------------------------------------------------------
+
+
+def _record(campaign: Campaign, picks: dict[int, str]) -> None:
+    items = list(Item.objects.filter(campaign=campaign).order_by("id"))
+    for i, item in enumerate(items):
+        item.random_key = i / len(items)
+        item.first_pick = picks.get(i, "")
+    Item.objects.bulk_update(items, ["random_key", "first_pick"])
+
+
+@pytest.mark.django_db
+def test_uncertainty_queue_serves_the_random_prefix_estimate() -> None:
+    # Items 0..299 in random-key order were reached by the random order (every fourth started
+    # by it, the rest by priority out of turn); beyond, priority picked the items the
+    # classifier thinks unsafe. Labels count only inside the prefix.
+    rng = np.random.default_rng(11)
+    truth = rng.random(1000) < 0.2
+    prob = 0.7 * truth + 0.3 * rng.random(1000)
+    labeled = lambda i: i < 300 or prob[i] > 0.5  # noqa: E731
+    campaign, _ = _bulk_campaign(
+        1000, 0, unsafe=lambda i: truth[i], labeled=labeled, prob=lambda i: float(prob[i])
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(queue_strategy=QueueStrategy.UNCERTAINTY)
+    picks = {i: ("random" if i % 4 == 0 else "priority") for i in range(300)}
+    picks.update({i: "priority" for i in range(300, 1000) if labeled(i)})
+    _record(campaign, picks)
+    score_summary_refresh(campaign_id=campaign.pk)
+    (row,) = campaign_scores(campaign)
+    harm = row["all"]["dimensions"]["harm"]
+    served = harm["estimate"]
+    assert served["sampling"]["design"] == "random_prefix"
+    # The last random start is item 296 (key 0.296): the prefix is items 0..296.
+    assert served["n_labeled"] == 297 and served["n_predicted"] == 1000
+    assert served["human"]["value"] == pytest.approx(truth[:297].mean())
+    # All labels together: the queue's choice, far above the rate.
+    assert harm["rate"] > truth.mean() + 0.1
+    assert served["uncorrected"]["estimator"] == "ppi" and served["ranked_by"] == "uncorrected"
+    assert served["estimator"] == "ppi" and harm["ppi"]["reason"] is None
+    assert served["low"] <= truth.mean() <= served["high"]
+    human = served["human"]
+    assert served["high"] - served["low"] < human["high"] - human["low"]
+
+
+@pytest.mark.django_db
+def test_uncertainty_queue_with_only_priority_starts_serves_the_reason() -> None:
+    campaign, _ = _bulk_campaign(
+        300, 0, unsafe=lambda i: i % 3 == 0, labeled=lambda i: i < 150, prob=lambda i: 0.5
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(queue_strategy=QueueStrategy.UNCERTAINTY)
+    _record(campaign, {i: "priority" for i in range(150)})
+    score_summary_refresh(campaign_id=campaign.pk)
+    (row,) = campaign_scores(campaign)
+    served = row["all"]["dimensions"]["harm"]["estimate"]
+    assert served["value"] is None and "random order" in served["reason"]
+    assert row["all"]["dimensions"]["harm"]["ppi"]["estimate"] is None
+
+
+def _answer(item: Item, user: Any, harm: str) -> None:
+    now = timezone.now()
+    assignment = Assignment.objects.create(
+        campaign=item.campaign,
+        item=item,
+        annotator=user,
+        status="submitted",
+        leased_at=now,
+        expires_at=now + timedelta(minutes=5),
+        finished_at=now,
+    )
+    Annotation.objects.create(
+        item=item, annotator=user, assignment=assignment, values={"harm": harm}
+    )
+
+
+@pytest.mark.django_db
+def test_gold_corrects_the_rate_for_annotator_error_and_the_board_ranks_by_it() -> None:
+    rng = np.random.default_rng(5)
+    campaign = make_campaign()
+    model = make_model(name="m")
+    users = [make_user() for _ in range(6)]
+    acc = np.array([0.85] * 5 + [0.2])
+    truth = rng.random(300) < 0.2
+    made = [item_for(campaign, model=model) for _ in range(300 + 24)]
+    items, gold = made[:300], made[300:]
+    for n, item in enumerate(gold):
+        item.is_gold, item.open_slots = True, 0
+        item.gold_values = {"harm": "unsafe" if n < 10 else "safe"}
+        item.save(update_fields=["is_gold", "open_slots", "gold_values"])
+        for k, user in enumerate(users):
+            expected = item.gold_values["harm"]
+            flipped = "safe" if expected == "unsafe" else "unsafe"
+            _answer(item, user, expected if rng.random() < acc[k] else flipped)
+    for i, item in enumerate(items):
+        votes = []
+        for k in rng.choice(6, 3, replace=False):
+            right = rng.random() < acc[k]
+            said = bool(truth[i]) if right else not truth[i]
+            votes.append(said)
+            _answer(item, users[k], "unsafe" if said else "safe")
+        Consensus.objects.create(
+            campaign=campaign,
+            item=item,
+            dimension="harm",
+            value="unsafe" if sum(votes) >= 2 else "safe",
+            confidence=1.0,
+            method="majority",
+            n_labels=3,
+        )
+    Item.objects.filter(pk__in=[i.pk for i in items]).update(n_submitted=3)
+    score_summary_refresh(campaign_id=campaign.pk)
+    (row,) = campaign_scores(campaign)
+    served = row["all"]["dimensions"]["harm"]["estimate"]
+    assert served["ranked_by"] == "corrected" and served["estimator"] == "rogan_gladen"
+    corrected, uncorrected = served["corrected"], served["uncorrected"]
+    assert corrected["value"] == served["value"] and uncorrected["estimator"] == "human"
+    assert corrected["low"] <= truth.mean() <= corrected["high"]
+    assert 0.5 < corrected["sensitivity"] < 1 and 0.5 < corrected["specificity"] < 1
+    assert served["dawid_skene"]["estimate"] is not None and not served["dawid_skene"]["served"]
+    # The export's datasheet says the same: served rate, estimator, both rates, assumptions.
+    sheet = datasheet_markdown(campaign, include_private=False, license="MIT", fmt="jsonl")
+    assert "## Harm scores" in sheet and "| m | " in sheet and "(corrected)" in sheet
+    assert "| rogan_gladen |" in sheet and "- rogan_gladen: " in sheet and "- human: " in sheet
+    assert f"{served['n_labeled']} / {served['n_predicted']}" in sheet
