@@ -87,13 +87,17 @@ export function selectionRange(
 /** Letters, digits and marks, and the apostrophes and hyphens inside words ("don't", "well-known"). */
 const WORD_CHAR = /[\p{L}\p{N}\p{M}_]/u;
 const JOINER = /['’\-]/u;
+const DIGIT = /\p{N}/u;
 
 function isWordAt(chars: string[], i: number): boolean {
   const c = chars[i];
   if (c === undefined) return false;
   if (WORD_CHAR.test(c)) return true;
-  // A joiner counts only between two word characters.
-  return JOINER.test(c) && WORD_CHAR.test(chars[i - 1] ?? "") && WORD_CHAR.test(chars[i + 1] ?? "");
+  const before = chars[i - 1] ?? "";
+  const after = chars[i + 1] ?? "";
+  // A joiner counts only between two word characters; a separator inside a number ("10,000", "3.5") too.
+  if (JOINER.test(c)) return WORD_CHAR.test(before) && WORD_CHAR.test(after);
+  return (c === "," || c === ".") && DIGIT.test(before) && DIGIT.test(after);
 }
 
 /**

@@ -26,6 +26,8 @@ export function Instructions({ campaignId, markdown }: { campaignId: number; mar
       open={open}
       onToggle={(e) => {
         const isOpen = (e.currentTarget as HTMLDetailsElement).open;
+        // Chromium fires "toggle" for a details element rendered open: not the annotator's choice.
+        if (isOpen === open) return;
         setOpen(isOpen);
         try {
           localStorage.setItem(storageKey, isOpen ? "0" : "1");

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from generation.models import GenerationJob
 from labeling.models import Annotation, AnnotationRevision, Assignment, Campaign, Consensus, Item
 from labeling.queue.services import annotation_submit, assignment_next
+from labeling.rubric import default_rubric
 from tests.factories import CandidateModelFactory, valid_values
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +163,15 @@ def test_progress_says_outputs_are_being_generated(
     GenerationJob.objects.filter(pk=job.pk).update(status="succeeded", done=10)
     r = client_as(people["annotator"]).get(f"/api/campaigns/{campaign.pk}/my-progress/")
     assert r.json()["generating"] is None
+
+
+def test_a_rubric_with_a_duplicate_hotkey_is_refused_naming_the_field(
+    client_as: Any, campaign: Campaign, people: dict[str, Any]
+) -> None:
+    rubric: Any = default_rubric()
+    rubric["dimensions"][2]["options"][1]["hotkey"] = "w"
+    r = client_as(people["staff"]).post(
+        "/api/campaigns/", {"name": "dup keys", "rubric": rubric}, format="json"
+    )
+    assert r.status_code == 400, r.content
+    assert "rubric.dimensions[2].options[1].hotkey" in r.json()["errors"]
