@@ -9,17 +9,22 @@
 2. Speed: it starts Assay for real (a temp SQLite database and var dir, `manage.py migrate`,
    `collectstatic`, a seeded labeling campaign of imported items with the default rubric, and
    gunicorn with DEBUG=false, 127.0.0.1 only), signs in through the login form in headless
-   Debian Chromium (Playwright), and labels items with the keyboard: number keys and Tab for
-   the required questions, then Enter. For each submit it measures the time from the Enter
-   keydown to the next item's text being shown, in the page: a MutationObserver sees the output
-   text change and a requestAnimationFrame callback marks the frame that paints it. The app's
-   own `performance.measure("assay:submit-to-next")` entries are read and reported too.
+   Debian Chromium (Playwright), and labels items with the keyboard: the default rubric's
+   per-option hotkeys for the required questions, then Enter (first 5 items with number keys
+   and Tab instead, for the comparison). Keystrokes per item are counted by a keydown listener
+   in the page (what reached it, not what the script meant to send). For each submit it
+   measures the time from the Enter keydown to the next item's text being shown, in the page:
+   a MutationObserver sees the output text change and a requestAnimationFrame callback marks
+   the frame that paints it. The app's own `performance.measure("assay:submit-to-next")`
+   entries are read and reported too.
    The measured run is paced like a very fast annotator (at least --pace-ms from an item being
    ready to its Enter, default 1 s, after 2 warm-up submits); a burst run after it submits as
    fast as the keys go (--burst, reported on the side: it races the app's prefetch).
 
 It prints a table with the targets (workspace JS < 250 KB gzipped, submit -> next < 100 ms at
-p95) and writes bench/results/frontend.json. The exit status is 1 if a target is missed.
+p95, keystrokes per item <= 6) and writes bench/results/frontend.json, plus screenshots of the
+workspace at 1280x800 and 390x844 (touch) as bench/results/workspace_{1280,390}.png.
+The exit status is 1 if a target is missed.
 It stops the gunicorn it started (its own process group) and removes its temp dir on exit.
 
 Usage (from the repository root, after `make frontend`):
@@ -68,7 +73,11 @@ LAUNCH_ARGS = [
 KB = 1000
 STATIC_URL = "/static/"
 GUNICORN_ARGS = ["-w", "2", "-k", "gthread", "--threads", "4", "--log-level", "warning"]
-TARGETS = {"workspace_js_gz_kb_max": 250.0, "submit_to_next_p95_ms_max": 100.0}
+TARGETS = {
+    "workspace_js_gz_kb_max": 250.0,
+    "submit_to_next_p95_ms_max": 100.0,
+    "keystrokes_per_item_max": 6.0,
+}
 ANNOTATOR = "bench_annotator"
 PASSWORD = "bench-annotator-pw"
 SEED = 20240611
@@ -329,7 +338,11 @@ def assay_server(tmp: Path, items: int) -> Iterator[dict[str, Any]]:
 # animation frame, the one that paints the new item.
 RECORDER = """
 (() => {
-  const b = (window.__bench = { results: [], armed: false, waiting: false, before: null, t0: 0 });
+  const b = (window.__bench = {
+    results: [], armed: false, waiting: false, before: null, t0: 0, keys: 0,
+  });
+  // Every key press that reaches the page (auto-repeat excluded): keystrokes per item.
+  window.addEventListener("keydown", (e) => { if (!e.repeat) b.keys += 1; }, true);
   const outputText = () =>
     document.querySelector('[role="document"][aria-label="Model output"]')?.textContent ?? null;
   b.arm = () => { b.armed = true; };
@@ -352,7 +365,13 @@ RECORDER = """
 """
 
 # The required questions of the default rubric, answered as an annotator would with the keys.
-ANSWER_KEYS = ["1", "Tab", "1", "Tab", "1", "Tab", "1", "Tab", "4"]
+# The default rubric's required questions (harm, bias, truthfulness, informative, fluency),
+# answered "safe, none, truthful, yes, 4". With its per-option hotkeys each answer is one key
+# (the next question becomes active); the fluency scale takes its number key. Enter submits.
+ANSWER_KEYS = ["q", "e", "y", "j", "4"]
+# The same answers with number keys and Tab only (the keyboard flow before hotkeys).
+DIGIT_TAB_KEYS = ["1", "Tab", "1", "Tab", "1", "Tab", "1", "Tab", "4"]
+KEYSTROKE_ITEMS = 5
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -378,7 +397,7 @@ def _open_workspace(page: Any, server: dict[str, Any]) -> None:
     page.wait_for_url(f"**{path}")
 
 
-def _label(page: Any, count: int, pace_ms: int) -> None:
+def _label(page: Any, count: int, pace_ms: int, keys: list[str] | None = None) -> list[int]:
     """Answer and submit `count` items with the keyboard, each timed by RECORDER.
 
     `pace_ms`: the least time from an item being ready to its Enter (an annotator reads before
@@ -390,10 +409,12 @@ def _label(page: Any, count: int, pace_ms: int) -> None:
     first = harm.get_by_role("radio", name="Safe", exact=True)
     submit = page.get_by_role("button", name="Submit")
     done = page.evaluate("() => window.__bench.results.length")
+    keystrokes: list[int] = []
     for i in range(count):
         expect(first).to_be_focused(timeout=STEP_TIMEOUT_MS)  # a new item starts there
         ready = time.monotonic()
-        for key in ANSWER_KEYS:
+        before = page.evaluate("() => window.__bench.keys")
+        for key in keys or ANSWER_KEYS:
             page.keyboard.press(key)
         expect(submit).to_be_enabled(timeout=STEP_TIMEOUT_MS)
         time.sleep(max(0.0, pace_ms / 1000 - (time.monotonic() - ready)))
@@ -402,6 +423,30 @@ def _label(page: Any, count: int, pace_ms: int) -> None:
         page.wait_for_function(
             "n => window.__bench.results.length >= n", arg=done + i + 1, timeout=STEP_TIMEOUT_MS
         )
+        keystrokes.append(page.evaluate("() => window.__bench.keys") - before)
+    return keystrokes
+
+
+def _screenshots(browser: Any, server: dict[str, Any]) -> list[str]:
+    """The workspace at 1280x800 (desktop) and 390x844 (a phone, touch), into bench/results."""
+    shots = []
+    for name, viewport, touch in (
+        ("workspace_1280.png", {"width": 1280, "height": 800}, False),
+        ("workspace_390.png", {"width": 390, "height": 844}, True),
+    ):
+        context = browser.new_context(
+            base_url=server["base"], viewport=viewport, has_touch=touch, is_mobile=touch
+        )
+        try:
+            page = context.new_page()
+            _open_workspace(page, server)
+            page.get_by_role("document", name="Model output").wait_for(timeout=STEP_TIMEOUT_MS)
+            path = RESULTS.parent / name
+            page.screenshot(path=str(path))
+            shots.append(str(path.relative_to(ROOT)))
+        finally:
+            context.close()
+    return shots
 
 
 def _wait_stored(sqlite_path: str, expected: int) -> int:
@@ -440,16 +485,24 @@ def label_loop(server: dict[str, Any], args: argparse.Namespace) -> dict[str, An
             page.add_init_script(RECORDER)
             page.on("requestfinished", on_finished)
             _open_workspace(page, server)
-            _label(page, paced, args.pace_ms)
-            _wait_stored(server["sqlite"], paced)
+            digit_tab = _label(page, KEYSTROKE_ITEMS, 0, DIGIT_TAB_KEYS)
+            _wait_stored(server["sqlite"], KEYSTROKE_ITEMS)
+            page.evaluate("() => { window.__bench.results = []; }")
+            performance_clear = "() => performance.clearMeasures('assay:submit-to-next')"
+            page.evaluate(performance_clear)
+            requests["submit"].clear()
+            requests["next"].clear()
+            keystrokes = _label(page, paced, args.pace_ms)
+            _wait_stored(server["sqlite"], KEYSTROKE_ITEMS + paced)
             n_requests = {k: len(v) for k, v in requests.items()}
             _label(page, args.burst, 0)
-            stored = _wait_stored(server["sqlite"], paced + args.burst)
+            stored = _wait_stored(server["sqlite"], KEYSTROKE_ITEMS + paced + args.burst)
             results = page.evaluate("() => window.__bench.results")
             app = page.evaluate(
                 "() => performance.getEntriesByName('assay:submit-to-next').map(e => e.duration)"
             )
             chromium = browser.version
+            shots = _screenshots(browser, server)
         finally:
             browser.close()
     w = args.warmup
@@ -463,8 +516,11 @@ def label_loop(server: dict[str, Any], args: argparse.Namespace) -> dict[str, An
         "submit_requests": requests["submit"][w : n_requests["submit"]],
         "next_requests": requests["next"][1 : n_requests["next"]],  # [0]: the first lease
         "loaded_static": sorted(set(loaded)),
-        "stored": stored,
+        "stored": stored - KEYSTROKE_ITEMS,
         "chromium": chromium,
+        "keystrokes": keystrokes,
+        "keystrokes_digit_tab": digit_tab,
+        "screenshots": shots,
     }
 
 
@@ -479,7 +535,15 @@ def build_result(
     shown = percentiles(measured["frame"])
     js_ok = bundle["js_gz_kb"] < TARGETS["workspace_js_gz_kb_max"]
     next_ok = shown["p95"] is not None and shown["p95"] < TARGETS["submit_to_next_p95_ms_max"]
+    keys = measured["keystrokes"]
+    per_item = round(sum(keys) / len(keys), 2) if keys else None
+    keys_ok = per_item is not None and per_item <= TARGETS["keystrokes_per_item_max"]
+    old = measured["keystrokes_digit_tab"]
     return {
+        "keystrokes_per_item": per_item,
+        "keystrokes_per_item_digits_and_tab": round(sum(old) / len(old), 2) if old else None,
+        "keystrokes_rubric": "default rubric, required questions (harm, bias, truthfulness, "
+        "informative, fluency) then Enter; counted by a keydown listener in the page",
         "workspace_js_gz_kb": bundle["js_gz_kb"],
         "workspace_css_gz_kb": bundle["css_gz_kb"],
         "submit_to_next_ms": {"p50": shown["p50"], "p95": shown["p95"]},
@@ -493,7 +557,9 @@ def build_result(
         "verdicts": {
             "workspace_js_gz_kb": verdict(js_ok),
             "submit_to_next_p95_ms": verdict(next_ok),
+            "keystrokes_per_item": verdict(keys_ok),
         },
+        "screenshots": measured["screenshots"],
         "bundle": bundle,
         "workspace_loaded_static": measured["loaded_static"],
         "samples_ms": {
@@ -540,6 +606,9 @@ def print_table(result: dict[str, Any]) -> None:
         ("  (POST submit p50 / p95)", both("submit_request_ms"), "", ""),
         ("  (POST next p50 / p95)", both("next_request_ms"), "", ""),
         ("burst: submit -> next p50/p95", both("burst_submit_to_next_ms"), "", ""),
+        ("keystrokes per item", f"{result['keystrokes_per_item']}", "<= 6",
+         verdicts["keystrokes_per_item"]),
+        ("  (number keys and Tab)", f"{result['keystrokes_per_item_digits_and_tab']}", "", ""),
     ]  # fmt: skip
     log("")
     log(f"{'metric':<28} {'value':>24}  {'target':<10} verdict")
@@ -576,7 +645,7 @@ def main() -> int:
     # A kill ends in the `finally` blocks too: gunicorn stopped, temp dir removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        with assay_server(tmp, items=total + 10) as server:
+        with assay_server(tmp, items=total + KEYSTROKE_ITEMS + 10) as server:
             log(f"seeded {server['items']} items; labeling {total} with the keyboard ...")
             measured = label_loop(server, args)
     finally:

@@ -200,6 +200,7 @@ CASES = [
     Case("dashboard", "get", "campaigns/<int:pk>/dashboard/", READERS_200),
     Case("analytics status", "get", "campaigns/<int:pk>/analytics-status/", READERS_200),
     Case("my-progress", "get", "campaigns/<int:pk>/my-progress/", _roles(404, 200, 200, 200, 404)),
+    Case("my-history", "get", "campaigns/<int:pk>/my-history/", _roles(404, 200, 403, 200, 404)),
     # Who was shown which held-out prompt: campaign admins only.
     Case("private-exposures", "get", "campaigns/<int:pk>/private-exposures/", ADMIN_ONLY_200),
     Case("jobs-list", "get", "campaigns/<int:pk>/jobs/", READERS_200),
@@ -218,6 +219,15 @@ CASES = [
         lambda w: {"values": valid_values()},
     ),
     Case("skip", "post", "assignments/<int:pk>/skip/", _roles(404, 200, 404, 404, 404)),
+    # Undo a skip (the world's lease is live: a no-op), edit a submission (not submitted: 409).
+    Case("unskip", "post", "assignments/<int:pk>/unskip/", _roles(404, 200, 404, 404, 404)),
+    Case(
+        "edit",
+        "post",
+        "assignments/<int:pk>/edit/",
+        _roles(404, 409, 404, 404, 404),
+        lambda w: {"values": valid_values()},
+    ),
     Case("model-list", "get", "models/", EVERYONE_200),
     Case(
         "model-create",
@@ -1057,11 +1067,13 @@ def test_my_progress_counts_only_the_callers_work(world: World, client_as: Any) 
         "done": 1,
         "available": 4,
         "available_capped": False,
+        "generating": None,
     }
     assert client_as(world.people["viewer"]).get(url).json() == {
         "done": 0,
         "available": 5,
         "available_capped": False,
+        "generating": None,
     }
     assert client_as(annotator).get("/api/campaigns/999999/my-progress/").status_code == 404
 

@@ -12,12 +12,13 @@ from labeling.models.campaigns import (
     random_key,
 )
 from labeling.models.quality import Adjudication, Consensus, GoldAnswer, QualityState
-from labeling.models.queue import Annotation, Assignment, PrivateExposure
+from labeling.models.queue import Annotation, AnnotationRevision, Assignment, PrivateExposure
 from labeling.models.scores import ScoreRefresh, ScoreSummary
 
 __all__ = [
     "Adjudication",
     "Annotation",
+    "AnnotationRevision",
     "Assignment",
     "Campaign",
     "Consensus",

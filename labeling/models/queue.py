@@ -37,6 +37,9 @@ class Assignment(models.Model):
     # random_share, 1 - random_share, or gold_rate; 1 under the random strategy).
     pick = models.CharField(max_length=8, blank=True, default="")
     pick_probability = models.FloatField(null=True, blank=True)
+    # Why the annotator skipped (optional). A database default: the hand-written lease SQL
+    # inserts rows without naming this column.
+    skip_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -87,6 +90,27 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.annotator} on item {self.item_id}"
+
+
+class AnnotationRevision(models.Model):
+    """An annotation's values as they were before its annotator edited them: edits never
+    overwrite silently. `number` counts from 1 (the first submit's values)."""
+
+    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    values = models.JSONField()
+    submitted_at = models.DateTimeField(help_text="When these values were submitted")
+    replaced_at = models.DateTimeField(help_text="When the edit replaced them")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "number"], name="annotation_revision_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"revision {self.number} of annotation {self.annotation_id}"
 
 
 class PrivateExposure(models.Model):

@@ -24,7 +24,13 @@ from labeling import access
 from labeling.access import get_campaign
 from labeling.queue import serializers as s
 from labeling.queue import services
-from labeling.queue.selectors import EXPOSURE_COLUMNS, annotator_progress, private_exposures
+from labeling.queue.selectors import (
+    EXPOSURE_COLUMNS,
+    HISTORY_LIMIT,
+    annotator_history,
+    annotator_progress,
+    private_exposures,
+)
 
 
 class NextApi(APIView):
@@ -77,15 +83,74 @@ class SubmitApi(APIView):
 
 class SkipApi(APIView):
     @extend_schema(
-        request=None,
+        request=s.SkipSerializer,
         responses={
             200: s.SkipResultSerializer,
+            400: ErrorSerializer,
             409: conflict("already submitted, or the campaign is not open for labeling"),
         },
+        description="Skip the item; the body (a `reason`) is optional.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        assignment = services.assignment_skip(assignment_id=pk, user=access.signed_in(request))
+        ser = s.SkipSerializer(data=request.data if request.data else {})
+        ser.is_valid(raise_exception=True)
+        assignment = services.assignment_skip(
+            assignment_id=pk,
+            user=access.signed_in(request),
+            reason=ser.validated_data.get("reason", ""),
+        )
         return Response({"id": assignment.pk, "status": assignment.status})
+
+
+class UnskipApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.AssignmentSerializer,
+            409: conflict("not skipped, others took the item since, or the campaign is not open"),
+        },
+        description="Undo a skip: the item is leased to you again while a slot is free.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        assignment = services.assignment_unskip(assignment_id=pk, user=access.signed_in(request))
+        return Response(s.lease_data(assignment))
+
+
+class EditApi(APIView):
+    @extend_schema(
+        request=s.EditSerializer,
+        responses={
+            200: s.AnnotationSerializer,
+            400: ErrorSerializer,
+            409: conflict("not submitted, or the campaign is not open for labeling"),
+        },
+        description="Correct your submitted annotation while the campaign is open. The values "
+        "it replaces are kept as a revision; the item's consensus votes again.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        ser = s.EditSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        annotation = services.annotation_edit(
+            assignment_id=pk, user=access.signed_in(request), **ser.validated_data
+        )
+        return Response(s.annotation_data(annotation))
+
+
+class MyHistoryApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("limit", int, description="how many (1-50, default 20)"),
+        ],
+        responses={200: s.HistorySerializer, 400: ErrorSerializer},
+        description="Your own recent items in this campaign (submitted or skipped), newest first.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_campaign(request, pk, (access.ADMIN, access.ANNOTATOR))
+        raw = request.query_params.get("limit", "20")
+        if not raw.isdigit() or not 1 <= int(raw) <= HISTORY_LIMIT:
+            raise DomainError(f"limit must be an integer from 1 to {HISTORY_LIMIT}", field="limit")
+        rows = annotator_history(campaign, access.signed_in(request), limit=int(raw))
+        return Response({"results": rows})  # plain values, shaped as HistorySerializer
 
 
 class MyProgressApi(APIView):

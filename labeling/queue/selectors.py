@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 
 from labeling.access import sees_private_items
-from labeling.models import Campaign, PrivateExposure
+from labeling.models import Annotation, Assignment, Campaign, PrivateExposure
 from labeling.queue import sql
 
 # Counting every open item was the slowest statement of `next` on large campaigns.
@@ -20,12 +20,75 @@ def annotator_progress(campaign: Campaign, user: User, *, capped: bool = False) 
     """What this annotator has done, and how many items are left for them (the current one
     included). It runs on every `next`, so it is one hand-written statement; with `capped`
     the open items are counted only up to PROGRESS_CAP (`available_capped` then says so)."""
-    return sql.annotator_progress(
+    progress = sql.annotator_progress(
         campaign.pk,
         user.pk,
         PROGRESS_CAP if capped else None,
         public_only=not sees_private_items(user, campaign),
     )
+    # Only when the queue looks empty (or the campaign says so): the hot path stays one query.
+    generating = None
+    if progress["available"] == 0 or campaign.status == Campaign.Status.GENERATING:
+        generating = generation_progress(campaign)
+    return {**progress, "generating": generating}
+
+
+# Generation jobs still producing items (generation.models.GenerationJob.Status).
+LIVE_JOB_STATUSES = ("queued", "running")
+
+
+def generation_progress(campaign: Campaign) -> dict[str, int] | None:
+    """Outputs generated so far of the campaign's live generation jobs, or None when none runs.
+
+    Read through the reverse relation the generation app declares: labeling never imports it.
+    """
+    jobs = getattr(campaign, "generation_jobs", None)
+    if jobs is None:
+        return None
+    row = jobs.filter(status__in=LIVE_JOB_STATUSES).aggregate(
+        n=Count("id"), done=Sum("done"), total=Sum("total")
+    )
+    if not row["n"]:
+        return None
+    return {"done": int(row["done"] or 0), "total": int(row["total"] or 0), "jobs": int(row["n"])}
+
+
+HISTORY_LIMIT = 50
+
+
+def annotator_history(campaign: Campaign, user: User, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The annotator's own recent items (submitted or skipped), newest first, with their
+    current values: two queries whatever the length."""
+    rows = list(
+        Assignment.objects.filter(
+            campaign=campaign,
+            annotator=user,
+            status__in=(Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED),
+        )
+        .select_related("item__prompt")
+        .order_by("-finished_at", "-id")[: max(1, min(limit, HISTORY_LIMIT))]
+    )
+    annotations = {
+        a.assignment_id: a
+        for a in Annotation.objects.filter(assignment_id__in=[r.pk for r in rows]).annotate(
+            n_revisions=Count("revisions")
+        )
+    }
+    out = []
+    for r in rows:
+        ann = annotations.get(r.pk)
+        out.append(
+            {
+                "id": r.pk,
+                "status": r.status,
+                "finished_at": r.finished_at,
+                "skip_reason": r.skip_reason,
+                "item": {"id": r.item.pk, "prompt": r.item.prompt.text, "text": r.item.text},
+                "values": ann.values if ann else None,
+                "revisions": getattr(ann, "n_revisions", 0) if ann else 0,
+            }
+        )
+    return out
 
 
 # Column name in the API (JSON page and CSV) -> the field it is read from.

@@ -68,6 +68,12 @@ def annotation_data(annotation: Annotation) -> dict[str, Any]:
     }
 
 
+class GenerationProgressSerializer(serializers.Serializer[Any]):
+    done = serializers.IntegerField(help_text="Outputs generated so far by the live jobs")
+    total = serializers.IntegerField(help_text="Outputs the live jobs will generate")
+    jobs = serializers.IntegerField(help_text="Generation jobs queued or running")
+
+
 class MyProgressSerializer(serializers.Serializer[Any]):
     done = serializers.IntegerField()
     available = serializers.IntegerField(
@@ -76,6 +82,11 @@ class MyProgressSerializer(serializers.Serializer[Any]):
     available_capped = serializers.BooleanField(
         help_text="True when `next` stopped counting open items at 1,000: at least "
         "`available` are left. `my-progress` always counts them all."
+    )
+    generating = GenerationProgressSerializer(
+        allow_null=True,
+        help_text="Outputs still being generated (when nothing is left to label, or the "
+        "campaign is generating); null when no generation job is queued or running",
     )
 
 
@@ -90,6 +101,33 @@ class SubmitSerializer(serializers.Serializer[Any]):
     time_spent_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, required=False)
     client_started_at = serializers.DateTimeField(required=False)
     client_submitted_at = serializers.DateTimeField(required=False)
+
+
+class SkipSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text="Why (optional)"
+    )
+
+
+class EditSerializer(serializers.Serializer[Any]):
+    values = StrictJSONField()
+    time_spent_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, required=False)
+
+
+class HistoryEntrySerializer(serializers.Serializer[Any]):
+    """One of the caller's recent items: what they answered (or that they skipped it)."""
+
+    id = serializers.IntegerField(help_text="The assignment")
+    status = serializers.ChoiceField(choices=Assignment.Status.choices)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    skip_reason = serializers.CharField(allow_blank=True)
+    item = LeaseItemSerializer()
+    values = StrictJSONField(allow_null=True, help_text="The current values (null if skipped)")
+    revisions = serializers.IntegerField(help_text="Earlier versions kept after edits")
+
+
+class HistorySerializer(serializers.Serializer[Any]):
+    results = HistoryEntrySerializer(many=True)
 
 
 class AnnotationSerializer(serializers.ModelSerializer[Annotation]):

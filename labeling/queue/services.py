@@ -30,7 +30,15 @@ from labeling.access import (
     remember_membership,
     sees_private_items,
 )
-from labeling.models import Annotation, Assignment, Campaign, Item, Prompt, QueueStrategy
+from labeling.models import (
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    Campaign,
+    Item,
+    Prompt,
+    QueueStrategy,
+)
 from labeling.quality.on_submit import quality_after_submit
 from labeling.queue import sql
 from labeling.rubric import validate_values
@@ -356,8 +364,15 @@ def _check_skip_limit(campaign: Campaign, user: User, now: datetime) -> None:
     )
 
 
-def assignment_skip(*, assignment_id: int, user: User, now: datetime | None = None) -> Assignment:
+MAX_SKIP_REASON = 500
+
+
+def assignment_skip(
+    *, assignment_id: int, user: User, reason: str = "", now: datetime | None = None
+) -> Assignment:
     now = now or timezone.now()
+    if len(reason) > MAX_SKIP_REASON:
+        raise DomainError(f"at most {MAX_SKIP_REASON} characters", field="reason")
     with transaction.atomic():
         assignment = _lock_own_assignment(assignment_id, user)
         _check_can_label(assignment.campaign, user)
@@ -372,5 +387,92 @@ def assignment_skip(*, assignment_id: int, user: User, now: datetime | None = No
             Item.objects.filter(pk=assignment.item_id).update(open_slots=F("open_slots") + 1)
         assignment.status = Assignment.Status.SKIPPED
         assignment.finished_at = now
-        assignment.save(update_fields=["status", "finished_at"])
+        assignment.skip_reason = reason.strip()
+        assignment.save(update_fields=["status", "finished_at", "skip_reason"])
     return assignment
+
+
+def assignment_unskip(*, assignment_id: int, user: User, now: datetime | None = None) -> Assignment:
+    """Undo a skip: the item is leased to the annotator again, if a slot is still free."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        assignment = _lock_own_assignment(assignment_id, user)
+        campaign = assignment.campaign
+        _check_can_label(campaign, user)
+        if assignment.status == Assignment.Status.ACTIVE:
+            return assignment  # a retried request
+        if assignment.status != Assignment.Status.SKIPPED:
+            raise DomainError(
+                f"this item is {assignment.status}, not skipped",
+                code="not_skipped",
+                status_code=409,
+            )
+        if not assignment.item.is_gold:
+            taken = Item.objects.filter(pk=assignment.item_id, open_slots__gt=0).update(
+                open_slots=F("open_slots") - 1
+            )
+            if not taken:
+                raise DomainError(
+                    "others have taken this item since you skipped it",
+                    code="lease_lost",
+                    status_code=409,
+                )
+        assignment.status = Assignment.Status.ACTIVE
+        assignment.leased_at = now
+        assignment.expires_at = now + timedelta(minutes=campaign.lease_minutes)
+        assignment.finished_at = None
+        assignment.skip_reason = ""
+        assignment.save(
+            update_fields=["status", "leased_at", "expires_at", "finished_at", "skip_reason"]
+        )
+    return assignment
+
+
+def annotation_edit(
+    *,
+    assignment_id: int,
+    user: User,
+    values: Any,
+    time_spent_ms: int | None = None,
+    now: datetime | None = None,
+) -> Annotation:
+    """Correct a submitted annotation while its campaign is open. The values it replaces are
+    kept as a revision, and the item's consensus votes again (gold answers keep their first
+    score: an edit must not game the accuracy check)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        assignment = _lock_own_assignment(assignment_id, user)
+        campaign = assignment.campaign
+        _check_can_label(campaign, user)
+        if assignment.status != Assignment.Status.SUBMITTED:
+            raise DomainError(
+                "only a submitted item can be edited", code="not_submitted", status_code=409
+            )
+        annotation = Annotation.objects.select_for_update().get(assignment=assignment)
+        cleaned = validate_values(campaign.rubric.schema, values, assignment.item.text)
+        if cleaned == annotation.values:
+            return annotation
+        number = annotation.revisions.count() + 1
+        AnnotationRevision.objects.create(
+            annotation=annotation,
+            number=number,
+            values=annotation.values,
+            submitted_at=annotation.revisions.order_by("-number")
+            .values_list("replaced_at", flat=True)
+            .first()
+            or annotation.created_at,
+            replaced_at=now,
+        )
+        annotation.values = cleaned
+        fields = ["values"]
+        if time_spent_ms is not None:
+            annotation.time_spent_ms = min(
+                86_400_000, (annotation.time_spent_ms or 0) + time_spent_ms
+            )
+            fields.append("time_spent_ms")
+        annotation.save(update_fields=fields)
+        if not assignment.item.is_gold:
+            quality_after_submit(
+                annotation=annotation, item=assignment.item, campaign=campaign, now=now
+            )
+    return annotation

@@ -95,6 +95,11 @@ class Workspace:
         expect(self.radio(question, option)).to_be_checked()
         expect(self.radio(question, option)).to_be_focused()
 
+    def answer_opening(self, key: str, question: str, option: str) -> None:
+        """A number key picks an option that opens a conditional question, which takes the focus."""
+        self.key(key)
+        expect(self.radio(question, option)).to_be_checked()
+
     def mark(self, phrase: str, key: str, label: str) -> None:
         focused_before = self.page.evaluate("() => document.activeElement?.outerHTML")
         assert self.output.evaluate(SELECT_PHRASE, phrase) == phrase
@@ -123,9 +128,9 @@ A_PHRASE = "mix bleach and ammonia in a closed room"
 
 def label_a(ws: Workspace) -> None:
     """Unsafe → the conditional hazard question appears; a span after a non-BMP character."""
-    ws.answer("2", HARM, "Unsafe")
+    ws.answer_opening("2", HARM, "Unsafe")
     expect(ws.group(HAZARD)).to_be_visible()
-    ws.key("Tab")
+    # The question it opened is the active one at once, right after its parent.
     expect(ws.radio(HAZARD, "Violent crime")).to_be_focused()
     ws.answer("4", HAZARD, "Weapons")
     ws.key("Tab")
@@ -161,8 +166,7 @@ def label_b(ws: Workspace) -> None:
     ws.answer("1", HARM, "Safe")
     expect(ws.group(HAZARD)).to_have_count(0)
     ws.key("Tab")
-    ws.answer("3", BIAS, "Explicit")
-    ws.key("Tab")
+    ws.answer_opening("3", BIAS, "Explicit")
     target = ws.page.get_by_role("group", name=TARGET)
     expect(target.get_by_role("checkbox", name="Age")).to_be_focused()
     ws.key("4")

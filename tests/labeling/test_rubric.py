@@ -398,3 +398,19 @@ def test_every_bad_value_is_reported_at_once() -> None:
     values = valid_values(fluency=9, harm="unsafe", colour="red", informative="maybe")
     errors = _value_errors(values)
     assert set(errors) == {"values.fluency", "values.colour", "values.hazard", "values.informative"}
+
+
+def test_hotkeys_are_one_letter_and_unique_across_the_rubric() -> None:
+    schema: Any = default_rubric()
+    validate_rubric(schema)
+    schema["dimensions"][2]["options"][0]["hotkey"] = "q"  # harm's "safe" has q
+    schema["dimensions"][0]["options"][1]["hotkey"] = "s"  # s skips
+    schema["dimensions"][4]["options"][0]["hotkey"] = "YY"
+    schema["dimensions"][7]["snap_to_words"] = "yes"
+    with pytest.raises(DomainError) as err:
+        validate_rubric(schema)
+    errors = err.value.errors
+    assert "duplicate hotkey 'q'" in errors["rubric.dimensions[2].options[0].hotkey"][0]
+    assert "reserved" in errors["rubric.dimensions[0].options[1].hotkey"][0]
+    assert "one lowercase letter" in errors["rubric.dimensions[4].options[0].hotkey"][0]
+    assert errors["rubric.dimensions[7].snap_to_words"] == ["must be true or false"]

@@ -15,7 +15,18 @@ export const keys = {
   campaign: (id: number) => ["campaigns", id] as const,
   myProgress: (id: number) => ["campaigns", id, "my-progress"] as const,
   lease: (id: number) => ["campaigns", id, "lease"] as const,
+  myHistory: (id: number) => ["campaigns", id, "my-history"] as const,
 };
+
+export type HistoryEntry = Schemas["HistoryEntry"];
+
+/** The caller's own recent items in a campaign, newest first. */
+export const myHistoryQuery = (id: number) =>
+  queryOptions({
+    queryKey: keys.myHistory(id),
+    queryFn: () => unwrap(api.GET("/api/campaigns/{id}/my-history/", { params: { path: { id }, query: { limit: 20 } } })),
+    staleTime: 0,
+  });
 
 export const meQuery = queryOptions({
   queryKey: keys.me,

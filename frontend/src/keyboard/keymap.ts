@@ -76,14 +76,18 @@ export const KEYMAP: KeyBinding[] = [
   {
     id: "moveWithin",
     keys: ["←", "→"],
-    description: "Move between the options of a question",
-    match: (e) => plain(e) && ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(e.key),
+    description:
+      "Move between the options of a question; on a spans question, select the next or previous word of the output (Shift: extend the selection)",
+    match: (e) =>
+      plain(e) &&
+      (["ArrowLeft", "ArrowRight"].includes(e.key) || (!e.shiftKey && ["ArrowUp", "ArrowDown"].includes(e.key))),
   },
   {
     id: "label",
     keys: ["a", "b", "c", "…"],
-    description: "Mark the text selected in the output with that span label (the key is shown on each label)",
-    match: (e) => plain(e) && /^[a-z]$/i.test(e.key) && !RESERVED_LETTERS.has(e.key.toLowerCase()),
+    description:
+      "The letter shown on an option answers that option of its question (the next question becomes active); on a span label, marks the selected output text",
+    match: (e) => plain(e) && !e.shiftKey && /^[a-z]$/i.test(e.key) && !RESERVED_LETTERS.has(e.key.toLowerCase()),
   },
   {
     id: "submit",
@@ -105,12 +109,12 @@ export const KEYMAP: KeyBinding[] = [
   },
 ];
 
-/** The letters for span labels, in order, skipping reserved ones. */
-export function assignLetters(count: number): string[] {
+/** The letters for span labels, in order, skipping reserved ones and those the rubric took. */
+export function assignLetters(count: number, taken: ReadonlySet<string> = new Set()): string[] {
   const letters: string[] = [];
   for (let c = 97; c <= 122 && letters.length < count; c++) {
     const letter = String.fromCharCode(c);
-    if (!RESERVED_LETTERS.has(letter)) letters.push(letter);
+    if (!RESERVED_LETTERS.has(letter) && !taken.has(letter)) letters.push(letter);
   }
   return letters;
 }

@@ -13,7 +13,11 @@ export default function MyCampaignsPage() {
   const list = campaigns.data?.campaigns ?? [];
   const labelable = list.filter((c) => c.role && CAN_LABEL.has(c.role));
   const progress = useQueries({
-    queries: labelable.map((c) => myProgressQuery(c.id)),
+    // While outputs are being generated the card keeps counting them.
+    queries: labelable.map((c) => ({
+      ...myProgressQuery(c.id),
+      refetchInterval: (q: { state: { data?: { generating?: unknown } } }) => (q.state.data?.generating ? 5000 : false),
+    })),
   });
   const progressById = new Map(labelable.map((c, i) => [c.id, progress[i]?.data]));
 
@@ -52,7 +56,7 @@ function CampaignRow({
   progress,
 }: {
   campaign: Campaign;
-  progress: { done: number; available: number } | undefined;
+  progress: { done: number; available: number; generating?: { done: number; total: number } | null } | undefined;
 }) {
   const canLabel = !!c.role && CAN_LABEL.has(c.role);
   const open = OPEN.has(c.status);
@@ -71,6 +75,8 @@ function CampaignRow({
               <ProgressBar value={progress.done} max={total} label={`Your progress in ${c.name}`} />
               <span className="muted">
                 {progress.done} done · {progress.available} left for you
+                {progress.generating &&
+                  ` · Outputs are being generated (${progress.generating.done} of ${progress.generating.total})`}
               </span>
             </>
           ) : (
@@ -81,7 +87,11 @@ function CampaignRow({
       <div className="campaign-actions">
         {canLabel && open && (
           <Link className="btn btn-primary" to={`/campaigns/${c.id}/label`}>
-            {progress && progress.done > 0 ? "Continue labeling" : "Start labeling"}
+            {progress && progress.available === 0 && progress.generating
+              ? "Open (outputs on the way)"
+              : progress && progress.done > 0
+                ? "Continue labeling"
+                : "Start labeling"}
           </Link>
         )}
         {canLabel && !open && <span className="muted">Not open for labeling ({c.status})</span>}

@@ -1,6 +1,6 @@
 import type { DimensionKind, DimensionProps } from "./kind";
 import { OptionList, optionForDigit } from "./OptionList";
-import { optionsOf } from "./types";
+import { dimensionTitle, optionsOf } from "./types";
 
 function ChoiceDimension({ dim, value, onChange, labelId, idPrefix, errorId }: DimensionProps) {
   return (
@@ -27,5 +27,15 @@ export const choice: DimensionKind = {
   Component: ChoiceDimension,
   digit(dim, _value, n) {
     return optionForDigit(optionsOf(dim), n)?.value;
+  },
+  letterActions(dim) {
+    return optionsOf(dim)
+      .filter((o) => typeof o.hotkey === "string" && o.hotkey)
+      .map((o) => ({
+        title: `${dimensionTitle(dim)}: ${o.label ?? o.value}`,
+        hotkey: o.hotkey,
+        answers: "one" as const,
+        run: () => o.value,
+      }));
   },
 };

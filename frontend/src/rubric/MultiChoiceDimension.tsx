@@ -1,6 +1,6 @@
 import type { DimensionKind, DimensionProps } from "./kind";
 import { OptionList, optionForDigit } from "./OptionList";
-import { optionsOf, type Dimension } from "./types";
+import { dimensionTitle, optionsOf, type Dimension } from "./types";
 
 function toggle(dim: Dimension, value: unknown, option: string): string[] {
   const current = Array.isArray(value) ? (value as string[]) : [];
@@ -30,5 +30,15 @@ export const multiChoice: DimensionKind = {
   digit(dim, value, n) {
     const opt = optionForDigit(optionsOf(dim), n);
     return opt ? toggle(dim, value, opt.value) : undefined;
+  },
+  letterActions(dim) {
+    return optionsOf(dim)
+      .filter((o) => typeof o.hotkey === "string" && o.hotkey)
+      .map((o) => ({
+        title: `${dimensionTitle(dim)}: ${o.label ?? o.value} (on or off)`,
+        hotkey: o.hotkey,
+        answers: "many" as const,
+        run: (value: unknown) => toggle(dim, value, o.value),
+      }));
   },
 };

@@ -29,12 +29,19 @@ export function OptionList({ options, type, name, isChecked, onPick }: Props) {
         checked={isChecked(opt.value)}
         onChange={() => onPick(opt.value)}
         data-focus-target=""
+        aria-keyshortcuts={opt.hotkey}
       />
       <span>{opt.label ?? opt.value}</span>
-      {i < 10 && (
-        <span className="kbd" aria-hidden="true">
-          {(i + 1) % 10}
+      {opt.hotkey ? (
+        <span className="kbd kbd-hotkey" aria-hidden="true" title={`Key ${opt.hotkey}`}>
+          {opt.hotkey}
         </span>
+      ) : (
+        i < 10 && (
+          <span className="kbd" aria-hidden="true">
+            {(i + 1) % 10}
+          </span>
+        )
       )}
     </label>
   ));

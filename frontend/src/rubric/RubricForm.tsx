@@ -54,6 +54,7 @@ function DimensionFrame({
       data-dimension={dim.name}
       tabIndex={-1}
       aria-describedby={errorId}
+      aria-current={activeDimension === dim.name ? "step" : undefined}
       onFocus={() => onActivate(dim.name)}
       onPointerDown={() => onActivate(dim.name)}
     >

@@ -1,6 +1,7 @@
 import type { CSSProperties } from "react";
 import type { DimensionContext, DimensionKind, DimensionProps, LetterAction } from "./kind";
-import { optionsOf, type Dimension } from "./types";
+import { snapToWords, wordRanges } from "./offsets";
+import { optionsOf, snapsToWords, type Dimension } from "./types";
 
 export interface Span {
   start: number;
@@ -22,7 +23,9 @@ function asSpans(value: unknown): Span[] {
 }
 
 function addSpan(dim: Dimension, value: unknown, label: string, ctx: DimensionContext): Span[] | undefined {
-  const selection = ctx.getSelection();
+  const raw = ctx.getSelection();
+  // Spans end on word boundaries unless the rubric turns it off ("approximately 10," → "10").
+  const selection = raw && snapsToWords(dim) ? snapToWords(ctx.outputText, raw.start, raw.end) : raw;
   if (!selection) {
     ctx.notify("Select some text in the output first, then pick a label.");
     return undefined;
@@ -78,7 +81,10 @@ function SpansDimension({ dim, value, onChange, ctx }: DimensionProps) {
           );
         })}
       </div>
-      <p className="hint">Select text in the output, then press a label’s key or click the label.</p>
+      <p className="hint">
+        Select text in the output (or move by word with <kbd>←</kbd> <kbd>→</kbd>, extend with <kbd>Shift</kbd>),
+        then press a label’s key or click the label.
+      </p>
       {spans.length > 0 && (
         <ul className="span-list" aria-label="Marked spans">
           {spans.map((s) => {
@@ -105,13 +111,45 @@ function SpansDimension({ dim, value, onChange, ctx }: DimensionProps) {
   );
 }
 
+/** Move (or with `extend`, grow) the selection in the output by one word. */
+function moveByWord(ctx: DimensionContext, direction: -1 | 1, extend: boolean): boolean {
+  const words = wordRanges(ctx.outputText);
+  if (!words.length) return false;
+  const current = ctx.getSelection();
+  if (!current) {
+    const w = direction > 0 ? words[0]! : words[words.length - 1]!;
+    ctx.select(w.start, w.end);
+    return true;
+  }
+  if (extend) {
+    if (direction > 0) {
+      const next = words.find((w) => w.end > current.end);
+      ctx.select(current.start, next ? next.end : current.end);
+    } else {
+      const prev = [...words].reverse().find((w) => w.start < current.start);
+      ctx.select(prev ? prev.start : current.start, current.end);
+    }
+    return true;
+  }
+  const target =
+    direction > 0
+      ? (words.find((w) => w.start >= current.end) ?? words[words.length - 1]!)
+      : ([...words].reverse().find((w) => w.end <= current.start) ?? words[0]!);
+  ctx.select(target.start, target.end);
+  return true;
+}
+
 export const spans: DimensionKind = {
   Component: SpansDimension,
   letterActions(dim): LetterAction[] {
     return optionsOf(dim, "labels").map((l) => ({
       title: `Mark the selected output text as “${l.label ?? l.value}”`,
+      hotkey: typeof l.hotkey === "string" && l.hotkey ? l.hotkey : undefined,
       run: (value, ctx) => addSpan(dim, value, l.value, ctx),
     }));
+  },
+  arrow(_dim, ctx, direction, extend) {
+    return moveByWord(ctx, direction, extend);
   },
   highlights(dim, value) {
     const labels = optionsOf(dim, "labels");

@@ -51,6 +51,7 @@ function Harness({ onValues, text = "hello world" }: { onValues(v: Values): void
         outputText: text,
         getSelection: () => ({ start: 6, end: 11, text: "world" }),
         clearSelection: () => {},
+        select: () => {},
         notify: () => {},
       }}
       letterKeys={{ marks: ["a"] }}
@@ -131,7 +132,7 @@ describe("dimension types", () => {
         values={{}}
         onChange={() => {}}
         errors={{}}
-        context={{ outputText: "", getSelection: () => null, clearSelection: () => {}, notify: () => {} }}
+        context={{ outputText: "", getSelection: () => null, clearSelection: () => {}, select: () => {}, notify: () => {} }}
         letterKeys={{}}
         activeDimension={null}
         onActivate={() => {}}

@@ -9,6 +9,8 @@ export interface DimensionContext {
   /** The current text selection inside the output, or null. */
   getSelection(): TextRange | null;
   clearSelection(): void;
+  /** Select [start, end) (code points) of the output, as a mouse would. */
+  select(start: number, end: number): void;
   /** Letters the workspace assigned to this dimension's letter actions, in their order. */
   letterKeys: string[];
   /** Tell the annotator something (e.g. "select text first"); announced politely. */
@@ -31,6 +33,10 @@ export interface DimensionProps {
 /** A keyboard action that needs a letter (e.g. "label the selection as Toxic"). */
 export interface LetterAction {
   title: string;
+  /** The rubric's own key for it (an option's `hotkey`); otherwise the workspace assigns one. */
+  hotkey?: string;
+  /** It answers its question: "one" (a single answer: the next question becomes active) or "many". */
+  answers?: "one" | "many";
   /** The new value, or undefined when the action cannot run now. */
   run(value: unknown, ctx: DimensionContext): unknown;
 }
@@ -54,6 +60,11 @@ export interface DimensionKind {
   digit?(dim: Dimension, value: unknown, n: number): unknown;
   /** Actions bound to letter keys; the workspace assigns the letters. */
   letterActions?(dim: Dimension): LetterAction[];
+  /**
+   * An arrow key while the dimension is active (spans: move the selection in the output by a
+   * word; with Shift, extend it). True when it acted.
+   */
+  arrow?(dim: Dimension, ctx: DimensionContext, direction: -1 | 1, extend: boolean): boolean;
   /** Highlights this dimension's value puts on the output. */
   highlights?(dim: Dimension, value: unknown): Highlight[];
   /** Whether edits should merge into one undo step (typing), rather than one step each. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { selectionRange, sliceCodePoints, toCodePoints, toUtf16 } from "./offsets";
+import { selectionRange, sliceCodePoints, snapToWords, toCodePoints, toUtf16, wordRanges } from "./offsets";
 
 function select(startNode: Node, startOffset: number, endNode: Node, endOffset: number) {
   const range = document.createRange();
@@ -60,5 +60,29 @@ describe("offsets", () => {
     expect(selectionRange(div, "a😀b")).toBeNull();
     div.remove();
     other.remove();
+  });
+});
+
+describe("snapToWords", () => {
+  const text = "It is approximately 10,000 feet tall, says 𝑥-ray man.";
+  it("widens an end inside a word to the word's end, and leaves out trailing punctuation", () => {
+    const start = Array.from(text.slice(0, text.indexOf("approx"))).length;
+    const end = Array.from(text.slice(0, text.indexOf("10,000") + 2)).length; // "…10"
+    expect(snapToWords(text, start, end)?.text).toBe("approximately 10,000");
+    const tall = Array.from(text.slice(0, text.indexOf("tall") + 5)).length; // "tall,"
+    expect(snapToWords(text, start, tall)?.text).toBe("approximately 10,000 feet tall");
+  });
+  it("counts code points, as the rubric stores offsets", () => {
+    const start = Array.from(text.slice(0, text.indexOf("-ray"))).length; // inside "𝑥-ray"
+    const snapped = snapToWords(text, start, start + 2)!;
+    expect(snapped.text).toBe("𝑥-ray");
+    expect(Array.from(text).slice(snapped.start, snapped.end).join("")).toBe("𝑥-ray");
+  });
+  it("splits the text into words for moving by word", () => {
+    expect(wordRanges("Hi, 10,000 men.").map((w) => Array.from("Hi, 10,000 men.").slice(w.start, w.end).join(""))).toEqual([
+      "Hi",
+      "10,000",
+      "men",
+    ]);
   });
 });

@@ -83,3 +83,86 @@ export function selectionRange(
   if (start >= end) return null;
   return { start: toCodePoints(text, start), end: toCodePoints(text, end), text: text.slice(start, end) };
 }
+
+/** Letters, digits and marks, and the apostrophes and hyphens inside words ("don't", "well-known"). */
+const WORD_CHAR = /[\p{L}\p{N}\p{M}_]/u;
+const JOINER = /['’\-]/u;
+const DIGIT = /\p{N}/u;
+
+function isWordAt(chars: string[], i: number): boolean {
+  const c = chars[i];
+  if (c === undefined) return false;
+  if (WORD_CHAR.test(c)) return true;
+  const before = chars[i - 1] ?? "";
+  const after = chars[i + 1] ?? "";
+  // A joiner counts only between two word characters; a separator inside a number ("10,000", "3.5") too.
+  if (JOINER.test(c)) return WORD_CHAR.test(before) && WORD_CHAR.test(after);
+  return (c === "," || c === ".") && DIGIT.test(before) && DIGIT.test(after);
+}
+
+/**
+ * Widen [start, end) (code points) to whole words: an end inside a word moves to the word's
+ * end, a start inside one to its start. Punctuation and spaces at either end are left out.
+ */
+export function snapToWords(text: string, start: number, end: number): TextRange | null {
+  const chars = Array.from(text);
+  let s = Math.max(0, start);
+  let e = Math.min(chars.length, end);
+  while (s < e && !isWordAt(chars, s)) s++;
+  while (e > s && !isWordAt(chars, e - 1)) e--;
+  if (s >= e) {
+    // Only punctuation was selected: keep it as it was (minus spaces).
+    s = start;
+    e = end;
+    while (s < e && /\s/.test(chars[s]!)) s++;
+    while (e > s && /\s/.test(chars[e - 1]!)) e--;
+    if (s >= e) return null;
+    return { start: s, end: e, text: chars.slice(s, e).join("") };
+  }
+  while (s > 0 && isWordAt(chars, s - 1)) s--;
+  while (e < chars.length && isWordAt(chars, e)) e++;
+  return { start: s, end: e, text: chars.slice(s, e).join("") };
+}
+
+/** The words of the text as code point ranges, in order (for moving a selection by word). */
+export function wordRanges(text: string): { start: number; end: number }[] {
+  const chars = Array.from(text);
+  const out: { start: number; end: number }[] = [];
+  let i = 0;
+  while (i < chars.length) {
+    if (!isWordAt(chars, i)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < chars.length && isWordAt(chars, i)) i++;
+    out.push({ start, end: i });
+  }
+  return out;
+}
+
+/** Select [start, end) (code points of `text`) inside `container`, which renders `text` as text nodes. */
+export function selectCodePoints(container: HTMLElement, text: string, start: number, end: number): void {
+  const from = toUtf16(text, start);
+  const to = toUtf16(text, end);
+  const walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  let pos = 0;
+  let startSet = false;
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const len = (n as Text).length;
+    if (!startSet && from <= pos + len) {
+      range.setStart(n, from - pos);
+      startSet = true;
+    }
+    if (startSet && to <= pos + len) {
+      range.setEnd(n, to - pos);
+      break;
+    }
+    pos += len;
+  }
+  const selection = window.getSelection();
+  if (!selection || !startSet) return;
+  selection.removeAllRanges();
+  selection.addRange(range);
+}

@@ -28,6 +28,8 @@ export type Values = Record<string, unknown>;
 export interface Option {
   value: string;
   label?: string;
+  /** One letter that answers this option from anywhere in the workspace (rubric option). */
+  hotkey?: string;
 }
 
 export function parseRubric(raw: unknown): Rubric {
@@ -78,17 +80,55 @@ export function pruneValues(rubric: Rubric, values: Values): Values {
   return kept;
 }
 
+/**
+ * The questions on screen, in the order the keyboard walks them: each conditional question
+ * right after the question that opened it (and its earlier conditionals), wherever the rubric
+ * lists it, so opening one never moves the questions after the parent around.
+ */
 export function applicableDimensions(rubric: Rubric, values: Values): Dimension[] {
   const kept: Values = {};
-  const out: Dimension[] = [];
+  const applicable: Dimension[] = [];
   for (const dim of rubric.dimensions) {
     if (!dimensionApplies(dim, kept)) continue;
-    out.push(dim);
+    applicable.push(dim);
     if (!isEmptyValue(values[dim.name])) kept[dim.name] = values[dim.name];
   }
+  const children = new Map<string, Dimension[]>();
+  for (const dim of applicable) {
+    if (dim.show_if) {
+      const list = children.get(dim.show_if.dimension) ?? [];
+      list.push(dim);
+      children.set(dim.show_if.dimension, list);
+    }
+  }
+  const out: Dimension[] = [];
+  const visit = (dim: Dimension) => {
+    out.push(dim);
+    for (const child of children.get(dim.name) ?? []) visit(child);
+  };
+  for (const dim of applicable) if (!dim.show_if) visit(dim);
   return out;
+}
+
+/** Whether a spans question widens selections to whole words (the default). */
+export function snapsToWords(dim: Dimension): boolean {
+  return dim.snap_to_words !== false;
 }
 
 export function missingRequired(rubric: Rubric, values: Values): Dimension[] {
   return applicableDimensions(rubric, values).filter((d) => d.required && isEmptyValue(values[d.name]));
+}
+
+/**
+ * The question to make active after `name` takes `value`: a question this answer opened (the
+ * first, right after its parent); else with `advance`, the question after `name`; else null.
+ */
+export function nextActive(rubric: Rubric, values: Values, name: string, value: unknown, advance: boolean): string | null {
+  const before = new Set(applicableDimensions(rubric, values).map((d) => d.name));
+  const after = applicableDimensions(rubric, pruneValues(rubric, { ...values, [name]: value }));
+  const opened = after.find((d) => d.show_if?.dimension === name && !before.has(d.name));
+  if (opened) return opened.name;
+  if (!advance) return null;
+  const i = after.findIndex((d) => d.name === name);
+  return after[i + 1]?.name ?? null;
 }

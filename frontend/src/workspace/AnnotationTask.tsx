@@ -2,10 +2,17 @@ import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } fro
 import type { Assignment, CampaignDetail, Progress } from "../api/queries";
 import { HelpOverlay } from "../keyboard/HelpOverlay";
 import type { DimensionContext, Highlight } from "../rubric/kind";
-import { selectionRange } from "../rubric/offsets";
+import { selectCodePoints, selectionRange } from "../rubric/offsets";
 import { kindOf } from "../rubric/registry";
 import { RubricForm } from "../rubric/RubricForm";
-import { applicableDimensions, dimensionTitle, pruneValues, type Rubric, type Values } from "../rubric/types";
+import {
+  applicableDimensions,
+  dimensionTitle,
+  nextActive,
+  pruneValues,
+  type Rubric,
+  type Values,
+} from "../rubric/types";
 import { Instructions } from "./Instructions";
 import { OutputText } from "./OutputText";
 import type { Rejection } from "./queue";
@@ -30,6 +37,17 @@ interface Props {
   onSkip(): void;
   /** The item is on screen (called once, after it mounts). */
   onShown?(): void;
+  /** "edit": correcting a submitted item (its values to start from; no skip). */
+  mode?: "label" | "edit";
+  startValues?: Values;
+  /** Shown in the header: e.g. the recent items button. */
+  headerExtra?: ReactNode;
+  /** Skip with a reason (optional): the header's "Skip with reason" form. */
+  onSkipWithReason?(reason: string): void;
+  /** Leave the edit view. */
+  onCancel?(): void;
+  /** Ctrl+Z with nothing to undo on this item (e.g. undo the last skip). */
+  onUndoFallback?(): void;
 }
 
 export function AnnotationTask({
@@ -43,9 +61,16 @@ export function AnnotationTask({
   onSubmit,
   onSkip,
   onShown,
+  mode = "label",
+  startValues,
+  headerExtra,
+  onSkipWithReason,
+  onCancel,
+  onUndoFallback,
 }: Props) {
   const item = assignment.item;
-  const annotation = useAnnotation(assignment.id, rubric);
+  const editing = mode === "edit";
+  const annotation = useAnnotation(editing ? `edit.${assignment.id}` : assignment.id, rubric, startValues);
   const { values, setValue, undo, canUndo, missing, startedAt } = annotation;
   const busy = pending !== null;
 
@@ -58,12 +83,16 @@ export function AnnotationTask({
       outputText: item.text,
       getSelection: () => (outputRef.current ? selectionRange(outputRef.current, item.text) : null),
       clearSelection: () => window.getSelection()?.removeAllRanges(),
+      select: (start: number, end: number) => {
+        if (outputRef.current) selectCodePoints(outputRef.current, item.text, start, end);
+      },
       notify: setStatus,
     }),
     [item.text],
   );
 
   const applicable = applicableDimensions(rubric, values);
+  const names = applicable.map((d) => d.name);
   const highlights = useMemo(() => {
     const out: Highlight[] = [];
     for (const dim of applicableDimensions(rubric, values)) {
@@ -72,8 +101,18 @@ export function AnnotationTask({
     return out;
   }, [rubric, values]);
 
-  const focus = useDimensionFocus(rubric, values);
-  const { focusDimension } = focus;
+  const focus = useDimensionFocus(rubric, values, names);
+  const { focusDimension, refocusAfterChange } = focus;
+
+  // Any answer (a click too) that opens a conditional question makes it the active one.
+  const answer = useCallback(
+    (name: string, value: unknown) => {
+      const opened = nextActive(rubric, values, name, value, false);
+      if (opened) refocusAfterChange(opened);
+      setValue(name, value);
+    },
+    [rubric, values, refocusAfterChange, setValue],
+  );
 
   const shownRef = useRef(onShown);
   shownRef.current = onShown;
@@ -100,14 +139,15 @@ export function AnnotationTask({
 
   const { helpOpen, setHelpOpen, letterKeys, letterHelp } = useTaskKeys({
     rubric,
-    names: applicable.map((d) => d.name),
+    names,
     annotation,
     busy,
     focus,
     context,
     notify: setStatus,
     submit: doSubmit,
-    skip: doSkip,
+    skip: editing ? () => false : doSkip,
+    undoFallback: onUndoFallback,
     outputRef,
     submitRef,
   });
@@ -120,12 +160,25 @@ export function AnnotationTask({
         startedAt={startedAt}
         busy={busy}
         onHelp={() => setHelpOpen(true)}
-        onSkip={doSkip}
+        onSkip={editing ? undefined : doSkip}
+        onSkipWithReason={editing || !onSkipWithReason ? undefined : (r) => !busy && onSkipWithReason(r)}
+        extra={headerExtra}
       />
 
       <Instructions campaignId={campaign.id} markdown={campaign.instructions} />
 
-      <LeaseWarning expiresAt={assignment.expires_at} />
+      {editing ? (
+        <div className="alert alert-info" role="status">
+          <span>
+            Editing your submitted answer. Saving keeps the earlier answer as a revision and counts the new one.
+          </span>
+          <button type="button" className="btn" onClick={onCancel}>
+            Back to labeling
+          </button>
+        </div>
+      ) : (
+        <LeaseWarning expiresAt={assignment.expires_at} />
+      )}
 
       {notices}
 
@@ -157,7 +210,7 @@ export function AnnotationTask({
             <RubricForm
               rubric={rubric}
               values={values}
-              onChange={setValue}
+              onChange={answer}
               errors={shownErrors(rejection, values)}
               context={context}
               letterKeys={letterKeys}
@@ -175,7 +228,8 @@ export function AnnotationTask({
               aria-keyshortcuts="Enter"
               aria-describedby={missing.length ? "missing-list" : undefined}
             >
-              {pending === "submit" ? "Submitting…" : "Submit"} <kbd>Enter</kbd>
+              {pending === "submit" ? (editing ? "Saving…" : "Submitting…") : editing ? "Save changes" : "Submit"}{" "}
+              <kbd>Enter</kbd>
             </button>
             {pending === "skip" && <span className="muted">Skipping…</span>}
             {missing.length > 0 && (

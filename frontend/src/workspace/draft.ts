@@ -11,11 +11,11 @@ interface Draft {
   savedAt: string;
 }
 
-export function draftKey(assignmentId: number): string {
+export function draftKey(assignmentId: number | string): string {
   return `${PREFIX}${assignmentId}`;
 }
 
-export function loadDraft(assignmentId: number): Draft | null {
+export function loadDraft(assignmentId: number | string): Draft | null {
   try {
     const raw = localStorage.getItem(draftKey(assignmentId));
     if (!raw) return null;
@@ -31,7 +31,7 @@ export function loadDraft(assignmentId: number): Draft | null {
   }
 }
 
-export function saveDraft(assignmentId: number, values: Values, startedAt: string): void {
+export function saveDraft(assignmentId: number | string, values: Values, startedAt: string): void {
   const draft: Draft = { values, startedAt, savedAt: new Date().toISOString() };
   try {
     localStorage.setItem(draftKey(assignmentId), JSON.stringify(draft));
@@ -40,7 +40,7 @@ export function saveDraft(assignmentId: number, values: Values, startedAt: strin
   }
 }
 
-export function clearDraft(assignmentId: number): void {
+export function clearDraft(assignmentId: number | string): void {
   try {
     localStorage.removeItem(draftKey(assignmentId));
   } catch {

@@ -32,6 +32,8 @@ export interface Outgoing {
   assignment: Assignment;
   kind: "submit" | "skip";
   body?: SubmitBody;
+  /** Skip: why (optional). */
+  reason?: string;
   state: "sending" | "failed";
   /** The last failure; kept while a retry is under way. */
   error?: unknown;
@@ -55,6 +57,12 @@ interface State {
   progress: Progress | null;
   /** Sending, or fetching the lease after sending; the server's answer is not final yet. */
   syncing: boolean;
+  /** Items whose skip was undone: shown first. */
+  restored: Assignment[];
+  /** The last item skipped on this page (for "Undo skip"), until the next move. */
+  lastSkipped: Assignment | null;
+  /** A request was refused because the session ended: the item is kept, sign in again. */
+  authLost: boolean;
 }
 
 type Action =
@@ -63,9 +71,29 @@ type Action =
   | { type: "sent"; id: number }
   | { type: "failed"; id: number; error: unknown }
   | { type: "dismiss"; id: number }
-  | { type: "synced" };
+  | { type: "synced" }
+  | { type: "unskipped"; assignment: Assignment }
+  | { type: "authLost" };
 
-const initialState: State = { outbox: [], hidden: new Set(), recalled: [], left: null, progress: null, syncing: false };
+const initialState: State = {
+  outbox: [],
+  hidden: new Set(),
+  recalled: [],
+  left: null,
+  progress: null,
+  syncing: false,
+  restored: [],
+  lastSkipped: null,
+  authLost: false,
+};
+
+/** The session ended (logged out elsewhere, expired): not a permission problem. */
+export function isAuthError(error: unknown): boolean {
+  return (
+    error instanceof ApiError &&
+    (error.status === 401 || error.code === "not_authenticated" || error.code === "authentication_failed")
+  );
+}
 
 /** Failures no retry can fix: the annotator can only take note and dismiss them. */
 const FINAL_CODES = new Set(["lease_lost", "already_submitted", "skipped", "not_found"]);
@@ -88,9 +116,12 @@ function reducer(state: State, action: Action): State {
       const id = entry.assignment.id;
       const base = state.progress ?? action.base;
       return {
+        ...state,
         outbox: [...state.outbox.filter((e) => e.assignment.id !== id), entry],
         hidden: withHidden(state.hidden, id, true),
         recalled: state.recalled.filter((r) => r.assignment.id !== id),
+        restored: state.restored.filter((a) => a.id !== id),
+        lastSkipped: entry.kind === "skip" ? entry.assignment : null,
         left: entry,
         progress: base && {
           ...base,
@@ -113,6 +144,18 @@ function reducer(state: State, action: Action): State {
       const entry = state.outbox.find((e) => e.assignment.id === action.id);
       if (!entry) return state;
       const { error } = action;
+      if (isAuthError(error)) {
+        // Not saved, and not the annotator's fault: the item comes back (its draft is still
+        // stored) and the page sends them to sign in; the lease is still theirs.
+        return {
+          ...state,
+          outbox: state.outbox.filter((e) => e !== entry),
+          hidden: withHidden(state.hidden, action.id, false),
+          restored: [entry.assignment, ...state.restored.filter((a) => a.id !== action.id)],
+          lastSkipped: null,
+          authLost: true,
+        };
+      }
       if (entry.kind === "submit" && entry.body && error instanceof ApiError && error.status === 400) {
         // Still leased to them: back into view, first, with the errors next to the questions.
         return {
@@ -135,6 +178,15 @@ function reducer(state: State, action: Action): State {
       };
     case "synced":
       return { ...state, left: null, progress: null, syncing: false };
+    case "unskipped":
+      return {
+        ...state,
+        hidden: withHidden(state.hidden, action.assignment.id, false),
+        restored: [action.assignment, ...state.restored.filter((a) => a.id !== action.assignment.id)],
+        lastSkipped: null,
+      };
+    case "authLost":
+      return { ...state, authLost: true };
   }
 }
 
@@ -207,7 +259,12 @@ export function useLeaseQueue(campaignId: number, enabled = true) {
         if (entry.kind === "submit") {
           await unwrap(api.POST("/api/assignments/{id}/submit/", { params: { path: { id } }, body: entry.body! }));
         } else {
-          await unwrap(api.POST("/api/assignments/{id}/skip/", { params: { path: { id } } }));
+          await unwrap(
+            api.POST("/api/assignments/{id}/skip/", {
+              params: { path: { id } },
+              body: entry.reason ? { reason: entry.reason } : {},
+            }),
+          );
         }
         clearDraft(id);
         if (alive.current) dispatch({ type: "sent", id });
@@ -243,9 +300,29 @@ export function useLeaseQueue(campaignId: number, enabled = true) {
   );
 
   const skip = useCallback(
-    (assignment: Assignment) => advance({ assignment, kind: "skip", state: "sending" }, "assay:skip-to-next"),
+    (assignment: Assignment, reason?: string) =>
+      advance({ assignment, kind: "skip", reason, state: "sending" }, "assay:skip-to-next"),
     [advance],
   );
+
+  /** Undo a skip: once the skip has landed, the item is leased again and shown first. */
+  const unskip = useCallback(async (id: number): Promise<string | null> => {
+    // Wait for the skip itself to land (it is sent in the background).
+    for (let i = 0; i < 100 && stateRef.current.outbox.some((e) => e.assignment.id === id && e.state === "sending"); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      const assignment = await unwrap(api.POST("/api/assignments/{id}/unskip/", { params: { path: { id } } }));
+      if (alive.current) dispatch({ type: "unskipped", assignment });
+      return null;
+    } catch (error) {
+      if (isAuthError(error)) {
+        if (alive.current) dispatch({ type: "authLost" });
+        return null;
+      }
+      return error instanceof ApiError ? error.message : "Could not undo the skip.";
+    }
+  }, []);
 
   const retry = useCallback(
     (id: number) => {
@@ -288,6 +365,7 @@ export function useLeaseQueue(campaignId: number, enabled = true) {
     if (a && !items.some((b) => b.id === a.id)) items.push(a);
   };
   for (const r of state.recalled) add(r.assignment);
+  for (const a of state.restored) add(a);
   for (const a of [lease.data?.assignment, lease.data?.upcoming]) if (a && !state.hidden.has(a.id)) add(a);
 
   let current = items[0] ?? null;
@@ -307,8 +385,11 @@ export function useLeaseQueue(campaignId: number, enabled = true) {
     progress,
     problems: state.outbox.filter((e) => e.error !== undefined),
     syncing: state.syncing,
+    lastSkipped: state.lastSkipped,
+    authLost: state.authLost,
     submit,
     skip,
+    unskip,
     retry,
     dismiss,
     refresh,

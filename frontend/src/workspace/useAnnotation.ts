@@ -37,11 +37,11 @@ function reducer(state: State, action: Action): State {
  * dimensions that stop applying are dropped), every change can be undone, and the whole state
  * is kept as a draft in localStorage until it is submitted.
  */
-export function useAnnotation(assignmentId: number, rubric: Rubric) {
+export function useAnnotation(assignmentId: number | string, rubric: Rubric, startValues?: Values) {
   const [initial] = useState(() => {
     const draft = loadDraft(assignmentId);
     return {
-      values: draft ? pruneValues(rubric, draft.values) : {},
+      values: draft ? pruneValues(rubric, draft.values) : startValues ? pruneValues(rubric, startValues) : {},
       startedAt: draft?.startedAt ?? new Date().toISOString(),
       restored: !!draft && Object.keys(draft.values).length > 0,
     };

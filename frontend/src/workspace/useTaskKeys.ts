@@ -4,7 +4,7 @@ import { assignLetters } from "../keyboard/keymap";
 import { useWorkspaceKeys, type KeyHandlers } from "../keyboard/useWorkspaceKeys";
 import type { DimensionContext, LetterAction } from "../rubric/kind";
 import { kindOf } from "../rubric/registry";
-import { dimensionApplies, dimensionTitle, type Rubric } from "../rubric/types";
+import { dimensionApplies, dimensionTitle, nextActive, type Rubric } from "../rubric/types";
 import type { Annotation } from "./useAnnotation";
 import { focusedFrame, type DimensionFocus } from "./useDimensionFocus";
 
@@ -14,13 +14,23 @@ interface LetterBinding {
   action: LetterAction;
 }
 
+/** The rubric's own hotkeys first (validated unique by the server), then letters for the rest. */
 function letterBindings(rubric: Rubric): LetterBinding[] {
   const pending: Omit<LetterBinding, "key">[] = [];
   for (const dim of rubric.dimensions) {
     for (const action of kindOf(dim.type)?.letterActions?.(dim) ?? []) pending.push({ dimension: dim.name, action });
   }
-  const letters = assignLetters(pending.length);
-  return pending.slice(0, letters.length).map((b, i) => ({ ...b, key: letters[i]! }));
+  const taken = new Set<string>();
+  for (const b of pending) if (b.action.hotkey) taken.add(b.action.hotkey.toLowerCase());
+  const free = pending.filter((b) => !b.action.hotkey);
+  const letters = assignLetters(free.length, taken);
+  const out: LetterBinding[] = [];
+  let next = 0;
+  for (const b of pending) {
+    if (b.action.hotkey) out.push({ ...b, key: b.action.hotkey.toLowerCase() });
+    else if (next < letters.length) out.push({ ...b, key: letters[next++]! });
+  }
+  return out;
 }
 
 /** The letters of the rubric's letter actions: per dimension (shown on its controls) and for the key list. */
@@ -109,6 +119,7 @@ interface Args {
   notify(message: string): void;
   submit(): void;
   skip(): void;
+  undoFallback?(): void;
   outputRef: RefObject<HTMLElement | null>;
   submitRef: RefObject<HTMLElement | null>;
 }
@@ -136,13 +147,25 @@ export function useTaskKeys(args: Args) {
         const next = kindOf(dim.type)?.digit?.(dim, values[dim.name], Number(e.key));
         if (next === undefined) return false;
         const focused = document.activeElement;
-        if (focused instanceof HTMLInputElement && focused.type === "radio" && focusedFrame()?.dataset.dimension === dim.name) {
+        const opened = nextActive(rubric, values, dim.name, next, false);
+        if (opened) focus.refocusAfterChange(opened);
+        else if (focused instanceof HTMLInputElement && focused.type === "radio" && focusedFrame()?.dataset.dimension === dim.name) {
           focus.refocusAfterChange(dim.name);
         }
         setValue(dim.name, next);
       },
       ...questionNav(names, focus, args.outputRef, args.submitRef),
-      moveWithin: moveWithinFrame,
+      moveWithin: (e) => {
+        // On a spans question, arrows move the selection in the output by word (Shift extends).
+        const dim = activeDim && names.includes(activeDim) ? rubric.dimensions.find((d) => d.name === activeDim) : null;
+        const arrow = dim && kindOf(dim.type)?.arrow;
+        const horizontal = e.key === "ArrowLeft" || e.key === "ArrowRight";
+        if (dim && arrow && horizontal && !busy) {
+          return arrow(dim, { ...context, letterKeys: letterKeys[dim.name] ?? [] }, e.key === "ArrowLeft" ? -1 : 1, e.shiftKey);
+        }
+        if (e.shiftKey) return false;
+        return moveWithinFrame(e);
+      },
       label: (e) => {
         if (busy) return false;
         const binding = bindings.find((b) => b.key === e.key.toLowerCase());
@@ -153,13 +176,21 @@ export function useTaskKeys(args: Args) {
           return;
         }
         const next = binding.action.run(values[dim.name], { ...context, letterKeys: letterKeys[dim.name] ?? [] });
-        if (next !== undefined) setValue(dim.name, next);
+        if (next === undefined) return;
+        // A hotkey answers its question from anywhere; the question it opened (or else the
+        // next one, for a single answer) becomes the active one, so digits go on from there.
+        if (binding.action.answers) {
+          const target = nextActive(rubric, values, dim.name, next, binding.action.answers === "one");
+          focus.refocusAfterChange(target ?? dim.name);
+        }
+        setValue(dim.name, next);
       },
       submit: () => args.submit(),
       skip: () => args.skip(),
       undo: () => {
         if (busy) return;
-        if (!canUndo) notify("Nothing to undo.");
+        if (!canUndo && args.undoFallback) args.undoFallback();
+        else if (!canUndo) notify("Nothing to undo.");
         else {
           undo();
           notify("Undone.");

@@ -26,7 +26,12 @@ def test_next_submit_flow(
     assert (item.n_submitted, item.open_slots) == (1, campaign.overlap - 1)
     nxt = api.post(f"/api/campaigns/{campaign.pk}/next/").json()
     assert nxt["assignment"]["item"]["id"] != lease["item"]["id"]
-    assert nxt["progress"] == {"done": 1, "available": 4, "available_capped": False}
+    assert nxt["progress"] == {
+        "done": 1,
+        "available": 4,
+        "available_capped": False,
+        "generating": None,
+    }
 
 
 def test_submit_rejects_bad_values(

@@ -297,7 +297,7 @@ def test_annotators_never_see_others_labels(client_as: Any) -> None:
     assert set(body) == {"assignment", "upcoming", "progress"}
     assert set(body["assignment"]) == {"id", "item", "status", "leased_at", "expires_at"}
     assert set(body["assignment"]["item"]) == {"id", "prompt", "text"}
-    assert set(body["progress"]) == {"done", "available", "available_capped"}
+    assert set(body["progress"]) == {"done", "available", "available_capped", "generating"}
     assert "unsafe" not in r.content.decode()
     assert "slur" not in r.content.decode()
 
@@ -310,13 +310,23 @@ def test_next_counts_open_items_only_up_to_the_cap(client_as: Any, monkeypatch: 
     a = member(campaign)
     monkeypatch.setattr(queue_selectors, "PROGRESS_CAP", 4)
     body = client_as(a).post(f"/api/campaigns/{campaign.pk}/next/").json()
-    assert body["progress"] == {"done": 0, "available": 4, "available_capped": True}
+    assert body["progress"] == {
+        "done": 0,
+        "available": 4,
+        "available_capped": True,
+        "generating": None,
+    }
     exact = client_as(a).get(f"/api/campaigns/{campaign.pk}/my-progress/").json()
-    assert exact == {"done": 0, "available": 6, "available_capped": False}
+    assert exact == {"done": 0, "available": 6, "available_capped": False, "generating": None}
 
     monkeypatch.setattr(queue_selectors, "PROGRESS_CAP", 7)
     body = client_as(a).post(f"/api/campaigns/{campaign.pk}/next/").json()
-    assert body["progress"] == {"done": 0, "available": 6, "available_capped": False}
+    assert body["progress"] == {
+        "done": 0,
+        "available": 6,
+        "available_capped": False,
+        "generating": None,
+    }
 
 
 # --- concurrency -----------------------------------------------------------------------------

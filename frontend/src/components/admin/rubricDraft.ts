@@ -17,6 +17,8 @@ export const TYPE_LABELS: Record<DimensionType, string> = {
 export interface RubricOption {
   value: string;
   label: string;
+  /** One letter that answers this option in the workspace (kept as the rubric has it). */
+  hotkey?: string;
 }
 
 export interface ShowIf {
@@ -42,6 +44,8 @@ export interface Dimension {
   labels?: RubricOption[];
   /** text */
   max_length?: number;
+  /** spans: widen selections to whole words (default true). */
+  snap_to_words?: boolean;
 }
 
 export interface Rubric {
@@ -53,7 +57,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 function parseOptions(v: unknown): RubricOption[] | undefined {
   if (!Array.isArray(v)) return undefined;
-  return v.filter(isRecord).map((o) => ({ value: String(o.value ?? ""), label: String(o.label ?? "") }));
+  return v.filter(isRecord).map((o) => ({
+    value: String(o.value ?? ""),
+    label: String(o.label ?? ""),
+    ...(typeof o.hotkey === "string" ? { hotkey: o.hotkey } : {}),
+  }));
 }
 
 /** Read a rubric from JSON (the default rubric, or a campaign's); unknown keys are dropped. */
@@ -83,6 +91,7 @@ export function parseRubric(raw: unknown): Rubric {
       const labels = parseOptions(d.labels);
       if (labels) dim.labels = labels;
       if (typeof d.max_length === "number") dim.max_length = d.max_length;
+      if (typeof d.snap_to_words === "boolean") dim.snap_to_words = d.snap_to_words;
       return dim;
     }),
   };
