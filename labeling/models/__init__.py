@@ -1,6 +1,7 @@
 """The labeling tables, one module per slice; import them from here."""
 
 from labeling.models.campaigns import (
+    BlurMode,
     Campaign,
     ConsensusMethod,
     Item,
@@ -11,6 +12,7 @@ from labeling.models.campaigns import (
     Rubric,
     random_key,
 )
+from labeling.models.care import AnnotatorCare, CarePreference, DailyExposure
 from labeling.models.quality import Adjudication, Consensus, GoldAnswer, QualityState
 from labeling.models.queue import Annotation, Assignment, PrivateExposure
 from labeling.models.scores import ScoreRefresh, ScoreSummary
@@ -18,10 +20,14 @@ from labeling.models.scores import ScoreRefresh, ScoreSummary
 __all__ = [
     "Adjudication",
     "Annotation",
+    "AnnotatorCare",
     "Assignment",
+    "BlurMode",
     "Campaign",
+    "CarePreference",
     "Consensus",
     "ConsensusMethod",
+    "DailyExposure",
     "GoldAnswer",
     "Item",
     "Membership",
