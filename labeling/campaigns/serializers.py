@@ -20,6 +20,11 @@ from labeling.models import (
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     rubric = CleanJSONField(source="rubric.schema", read_only=True)
     role = serializers.SerializerMethodField()
+    hazard_categories = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Prompt categories annotators may opt out of (labeling/care)",
+    )
     private_annotators = serializers.SerializerMethodField(
         help_text="Under private_restricted, the members besides admins who may be leased items "
         "of private prompts (user ids). Shown to campaign admins; others get an empty list."

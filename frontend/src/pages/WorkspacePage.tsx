@@ -3,6 +3,7 @@ import { Link, useParams } from "react-router-dom";
 import { useQuery } from "@tanstack/react-query";
 import { ApiError } from "../api/client";
 import { campaignQuery } from "../api/queries";
+import { CareGate, careGateApplies } from "../care/CareGate";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { parseRubric, type Rubric } from "../rubric/types";
 import { AnnotationTask } from "../workspace/AnnotationTask";
@@ -77,6 +78,7 @@ export default function WorkspacePage() {
     );
   }
   if (rubric instanceof Error) return <Problem error={rubric} notices={problems} />;
+  if (careGateApplies(lease.data.care)) return <CareGate campaignId={id} campaignName={campaign.data.name} care={lease.data.care} />;
 
   if (!current) {
     const unsaved = queue.problems.length > 0;

@@ -14,6 +14,8 @@ import { NewJobs } from "../../components/admin/NewJobs";
 import { ScoresSection } from "../../components/admin/ScoresSection";
 import { SettingsPanel } from "../../components/admin/SettingsPanel";
 import { QualitySettingsPanel } from "../../components/admin/QualitySettingsPanel";
+import { CareSettingsPanel } from "../../care/CareSettingsPanel";
+import { ExposurePanel } from "../../care/ExposurePanel";
 import { AgreementFlags } from "../../components/admin/quality/AgreementFlags";
 import { ACTIVE_JOB_STATES, adminKeys, dashboardQuery, jobsQuery } from "../../components/admin/adminQueries";
 import { parseRubric } from "../../components/admin/rubricDraft";
@@ -159,6 +161,7 @@ function Dashboard({ campaignId }: { campaignId: number }) {
         </>
       )}
       {dashboard.isPending && <p className="muted">Loading labeling progress…</p>}
+      {isAdmin && <ExposurePanel campaignId={c.id} />}
 
       <section className="panel" aria-labelledby="dash-scores">
         <h2 id="dash-scores">Scores per model</h2>
@@ -171,6 +174,8 @@ function Dashboard({ campaignId }: { campaignId: number }) {
           <SettingsPanel campaign={c} />
           <h3>Quality control and queue</h3>
           <QualitySettingsPanel campaign={c} />
+          <h3>Care for annotators</h3>
+          <CareSettingsPanel campaign={c} />
         </section>
       )}
     </section>
