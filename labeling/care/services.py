@@ -109,11 +109,20 @@ def care_set_preference(*, user: User, blur_outputs: bool) -> CarePreference:
     return pref
 
 
+def exposure_of(
+    *, campaign: Campaign, user: User, time_spent_ms: int | None, now: datetime
+) -> sql.Exposure:
+    """What a submitted or skipped item adds to the annotator's exposure of the day: one item,
+    and the time the browser measured on it, capped at the lease length (a tab left open)."""
+    cap = campaign.lease_minutes * MS_PER_MINUTE
+    spent = max(0, min(int(time_spent_ms or 0), cap))
+    return (campaign.pk, user.pk, today(now), spent)
+
+
 def exposure_record(
     *, campaign: Campaign, user: User, time_spent_ms: int | None, now: datetime
 ) -> None:
-    """Count a submitted or skipped item into the annotator's exposure of the day, with the time
-    spent on it as the browser measured it, capped at the lease length (a tab left open)."""
-    cap = campaign.lease_minutes * MS_PER_MINUTE
-    spent = max(0, min(int(time_spent_ms or 0), cap))
-    sql.add_exposure(campaign.pk, user.pk, today(now), 1, spent)
+    """Count a submitted or skipped item into the annotator's exposure of the day."""
+    sql.add_exposure(
+        exposure_of(campaign=campaign, user=user, time_spent_ms=time_spent_ms, now=now)
+    )

@@ -31,7 +31,7 @@ from labeling.access import (
     sees_private_items,
 )
 from labeling.care.selectors import CareState, CareStatus, care_status
-from labeling.care.services import care_release_leases, exposure_record
+from labeling.care.services import care_release_leases, exposure_of, exposure_record
 from labeling.models import Annotation, Assignment, Campaign, Item, Prompt, QueueStrategy
 from labeling.quality.on_submit import quality_after_submit
 from labeling.queue import sql
@@ -332,9 +332,12 @@ def annotation_submit(
             client_submitted_at=client_submitted_at,
             created_at=now,
         )
-        answers = sql.record_submission(annotation, assignment.pk, assignment.item_id, now)
-        exposure_record(
+        # The day's exposure (labeling/care) is counted by the same statement on PostgreSQL.
+        exposure = exposure_of(
             campaign=assignment.campaign, user=user, time_spent_ms=time_spent_ms, now=now
+        )
+        answers = sql.record_submission(
+            annotation, assignment.pk, assignment.item_id, now, exposure
         )
         quality_after_submit(
             annotation=annotation,

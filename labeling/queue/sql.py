@@ -399,11 +399,34 @@ def insert_annotation(annotation: Annotation) -> None:
     _saved(annotation, int(row[0]))
 
 
+# (campaign id, annotator id, day, time ms) to count into labeling_dailyexposure.
+Exposure = tuple[int, int, date, int]
+
+_EXPOSURE_UPSERT = (
+    "INSERT INTO labeling_dailyexposure"
+    " (campaign_id, annotator_id, day, items, time_ms, break_at_ms)"
+    " VALUES (%s, %s, %s, 1, %s, 0)"
+    " ON CONFLICT (campaign_id, annotator_id, day) DO UPDATE SET"
+    " items = labeling_dailyexposure.items + excluded.items,"
+    " time_ms = labeling_dailyexposure.time_ms + excluded.time_ms"
+)
+
+
+def _exposure_params(exposure: Exposure) -> list[Any]:
+    campaign_id, user_id, day, time_ms = exposure
+    return [campaign_id, user_id, connection.ops.adapt_datefield_value(day), time_ms]
+
+
 def record_submission(
-    annotation: Annotation, assignment_id: int, item_id: int, finished_at: datetime
+    annotation: Annotation,
+    assignment_id: int,
+    item_id: int,
+    finished_at: datetime,
+    exposure: Exposure | None = None,
 ) -> list[dict[str, Any]]:
-    """Store the (unsaved) annotation, mark its assignment submitted and count it on the item;
-    return the values of every annotation of the item, this one included (for its vote).
+    """Store the (unsaved) annotation, mark its assignment submitted and count it on the item
+    (and, with `exposure`, into the annotator's exposure of the day, labeling/care); return
+    the values of every annotation of the item, this one included (for its vote).
 
     On PostgreSQL it is one statement (data-modifying CTEs; the item's other annotations are
     read from the statement's snapshot, this one from its RETURNING), instead of four round
@@ -412,8 +435,12 @@ def record_submission(
     if connection.vendor != "postgresql":
         insert_annotation(annotation)
         mark_submitted(assignment_id, item_id, finished_at)
+        if exposure is not None:
+            _execute(_EXPOSURE_UPSERT, _exposure_params(exposure))
         return item_values(item_id)
     columns, marks, params = _annotation_params(annotation)
+    exp_cte = f", exp AS ({_EXPOSURE_UPSERT})" if exposure is not None else ""
+    exp_params = _exposure_params(exposure) if exposure is not None else []
     with hot_cursor() as cursor:
         cursor.execute(
             f"WITH ins AS (INSERT INTO labeling_annotation ({columns}) VALUES ({marks})"
@@ -421,9 +448,10 @@ def record_submission(
             " asg AS (UPDATE labeling_assignment SET status = 'submitted', finished_at = %s"
             "  WHERE id = %s),"
             " itm AS (UPDATE labeling_item SET n_submitted = n_submitted + 1 WHERE id = %s)"
+            f"{exp_cte}"
             ' SELECT id, "values" FROM ins'
             ' UNION ALL SELECT NULL, "values" FROM labeling_annotation WHERE item_id = %s',
-            [*params, _adapt(finished_at), assignment_id, item_id, item_id],
+            [*params, _adapt(finished_at), assignment_id, item_id, *exp_params, item_id],
         )
         rows = cursor.fetchall()
     own = [int(pk) for pk, _ in rows if pk is not None]
@@ -475,14 +503,6 @@ def care_row(campaign_id: int, user_id: int, day: date) -> tuple[bool, list[str]
     )
 
 
-def add_exposure(campaign_id: int, user_id: int, day: date, items: int, time_ms: int) -> None:
+def add_exposure(exposure: Exposure) -> None:
     """Count an item (and the time spent on it) into the annotator's exposure of the day."""
-    _execute(
-        "INSERT INTO labeling_dailyexposure"
-        " (campaign_id, annotator_id, day, items, time_ms, break_at_ms)"
-        " VALUES (%s, %s, %s, %s, %s, 0)"
-        " ON CONFLICT (campaign_id, annotator_id, day) DO UPDATE SET"
-        " items = labeling_dailyexposure.items + excluded.items,"
-        " time_ms = labeling_dailyexposure.time_ms + excluded.time_ms",
-        [campaign_id, user_id, connection.ops.adapt_datefield_value(day), items, time_ms],
-    )
+    _execute(_EXPOSURE_UPSERT, _exposure_params(exposure))

@@ -453,3 +453,32 @@ def test_exposure_query_count_does_not_grow_with_annotators(client_as: Any) -> N
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("order", "index"),
+    [("random", "item_next_open"), ("priority", "item_next_priority"), ("gold", "item_gold")],
+)
+def test_the_opt_out_filter_keeps_each_picks_index(order: str, index: str) -> None:
+    """Opting out adds a condition on the prompt row the pick joins anyway: the item index
+    still gives the order (no sort), on SQLite and (tests/integration) PostgreSQL."""
+    from labeling.queue import sql
+
+    campaign = campaign_with_items(30)
+    Item.objects.filter(pk__in=Item.objects.filter(campaign=campaign).values("pk")[:5]).update(
+        is_gold=True, open_slots=0
+    )
+    user = member(campaign)
+    without = ("self-harm", "hate")
+    where, order_by = sql._where(order, False, without)
+    pick = sql._PICK.format(where=where, order=order_by)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        if connection.vendor == "postgresql":
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("EXPLAIN " + pick, [campaign.pk, *without, user.pk])
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + pick, [campaign.pk, *without, user.pk])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert index in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
