@@ -174,7 +174,7 @@ function Dashboard({ campaignId }: { campaignId: number }) {
           <SettingsPanel campaign={c} />
           <h3>Quality control and queue</h3>
           <QualitySettingsPanel campaign={c} />
-          <h3>Care for annotators</h3>
+          <h3>Content warning, blur and exposure limits</h3>
           <CareSettingsPanel campaign={c} />
         </section>
       )}
