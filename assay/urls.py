@@ -9,6 +9,7 @@ from core.accounts import SignInView, TokenApi, UserTokensApi
 from core.api import ids_in_range
 from generation import apis as gen
 from labeling.campaigns import apis as lab
+from labeling.care import apis as care
 from labeling.exports import apis as exports
 from labeling.quality import apis as quality
 from labeling.queue import apis as queue
@@ -47,6 +48,11 @@ api = [
     path("campaigns/<int:pk>/my-progress/", queue.MyProgressApi.as_view()),
     path("campaigns/<int:pk>/my-history/", queue.MyHistoryApi.as_view()),
     path("campaigns/<int:pk>/private-exposures/", queue.PrivateExposureApi.as_view()),
+    path("campaigns/<int:pk>/care/", care.MyCareApi.as_view()),
+    path("campaigns/<int:pk>/care/acknowledge/", care.AcknowledgeWarningApi.as_view()),
+    path("campaigns/<int:pk>/care/break/", care.TakeBreakApi.as_view()),
+    path("campaigns/<int:pk>/care/exposure/", care.ExposureApi.as_view()),
+    path("care/preferences/", care.CarePreferenceApi.as_view()),
     path("campaigns/<int:pk>/jobs/", gen.CampaignJobsApi.as_view()),
     path("campaigns/<int:pk>/classifier/", clf.ClassifierOverviewApi.as_view()),
     path("campaigns/<int:pk>/classifier/runs/", clf.TrainingRunListApi.as_view()),

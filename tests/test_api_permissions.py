@@ -309,6 +309,31 @@ CASES = [
         "classifier-predictions", "get", "campaigns/<int:pk>/classifier/predictions/", READERS_200
     ),
     Case("classifier-run", "get", "classifier-runs/<int:pk>/", READERS_200),
+    # Care for annotators (labeling/care): those who label, and admins see exposure.
+    Case("care", "get", "campaigns/<int:pk>/care/", _roles(404, 200, 403, 200, 404)),
+    Case(
+        "care-opt-outs",
+        "patch",
+        "campaigns/<int:pk>/care/",
+        _roles(404, 200, 403, 200, 404),
+        lambda w: {"hazard_opt_outs": []},
+    ),
+    Case(
+        "care-acknowledge",
+        "post",
+        "campaigns/<int:pk>/care/acknowledge/",
+        _roles(404, 400, 403, 400, 404),  # past the check, but the campaign has no warning
+    ),
+    Case("care-break", "post", "campaigns/<int:pk>/care/break/", _roles(404, 200, 403, 200, 404)),
+    Case("care-exposure", "get", "campaigns/<int:pk>/care/exposure/", ADMIN_ONLY_200),
+    Case("care-preferences", "get", "care/preferences/", EVERYONE_200),
+    Case(
+        "care-preferences-set",
+        "put",
+        "care/preferences/",
+        EVERYONE_200,
+        lambda w: {"blur_outputs": False},
+    ),
     # Accounts: staff revoke anyone's API token (campaign admins are not staff).
     Case("user-tokens-revoke", "delete", "users/<int:pk>/tokens/", _roles(403, 403, 403, 403, 204)),
 ]

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from core.api import CleanJSONField, StrictJSONField, page_of
 from labeling.models import (
+    BlurMode,
     Campaign,
     ConsensusMethod,
     Item,
@@ -19,6 +20,11 @@ from labeling.models import (
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     rubric = CleanJSONField(source="rubric.schema", read_only=True)
     role = serializers.SerializerMethodField()
+    hazard_categories = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Prompt categories annotators may opt out of (labeling/care)",
+    )
     private_annotators = serializers.SerializerMethodField(
         help_text="Under private_restricted, the members besides admins who may be leased items "
         "of private prompts (user ids). Shown to campaign admins; others get an empty list."
@@ -44,6 +50,13 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "private_restricted",
             "private_annotators",
             "skip_limit_per_hour",
+            "content_warning",
+            "blur_outputs",
+            "blur_threshold",
+            "daily_item_limit",
+            "daily_minute_limit",
+            "break_every_minutes",
+            "hazard_categories",
             "role",
             "created_at",
             "updated_at",
@@ -97,6 +110,46 @@ class CampaignWriteSerializer(serializers.Serializer[Any]):
     skip_limit_per_hour = serializers.IntegerField(
         min_value=1, max_value=10_000, required=False, help_text="skips per annotator per hour"
     )
+    # Care for the people who read harmful text (labeling/care).
+    content_warning = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        max_length=20_000,
+        help_text="Markdown shown once to each annotator before their first item; empty: none",
+    )
+    blur_outputs = serializers.ChoiceField(
+        choices=BlurMode.choices,
+        required=False,
+        help_text="Blur outputs until revealed: off, likely_harmful (the harm classifier's "
+        "probability at least blur_threshold, or not scored yet), or all",
+    )
+    blur_threshold = serializers.FloatField(min_value=0, max_value=1, required=False)
+    daily_item_limit = serializers.IntegerField(
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        help_text="items per annotator per day; 0: none",
+    )
+    daily_minute_limit = serializers.IntegerField(
+        min_value=0,
+        max_value=24 * 60,
+        required=False,
+        help_text="minutes per annotator per day; 0: none",
+    )
+    break_every_minutes = serializers.IntegerField(
+        min_value=0, max_value=24 * 60, required=False, help_text="break reminder interval; 0: none"
+    )
+    hazard_categories = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=100,
+        help_text="Prompt categories annotators may opt out of; empty: no opting out",
+    )
+
+    def validate_hazard_categories(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("a category is listed twice")
+        return value
 
     def validate_private_annotators(self, value: list[int] | None) -> list[int] | None:
         if value is not None and len(set(value)) != len(value):

@@ -45,6 +45,13 @@ SETTINGS_FIELDS = (
     "random_share",
     "retrain_every",
     "skip_limit_per_hour",
+    "content_warning",
+    "blur_outputs",
+    "blur_threshold",
+    "daily_item_limit",
+    "daily_minute_limit",
+    "break_every_minutes",
+    "hazard_categories",
 )
 
 

@@ -1,6 +1,7 @@
 """The labeling tables, one module per slice; import them from here."""
 
 from labeling.models.campaigns import (
+    BlurMode,
     Campaign,
     ConsensusMethod,
     Item,
@@ -11,6 +12,7 @@ from labeling.models.campaigns import (
     Rubric,
     random_key,
 )
+from labeling.models.care import AnnotatorCare, CarePreference, DailyExposure
 from labeling.models.quality import Adjudication, Consensus, GoldAnswer, QualityState
 from labeling.models.queue import Annotation, AnnotationRevision, Assignment, PrivateExposure
 from labeling.models.scores import ScoreRefresh, ScoreSummary
@@ -19,10 +21,14 @@ __all__ = [
     "Adjudication",
     "Annotation",
     "AnnotationRevision",
+    "AnnotatorCare",
     "Assignment",
+    "BlurMode",
     "Campaign",
+    "CarePreference",
     "Consensus",
     "ConsensusMethod",
+    "DailyExposure",
     "GoldAnswer",
     "Item",
     "Membership",

@@ -34,6 +34,12 @@ def random_key() -> float:
     return random.random()
 
 
+class BlurMode(models.TextChoices):
+    OFF = "off"
+    LIKELY_HARMFUL = "likely_harmful"
+    ALL = "all"
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -76,6 +82,29 @@ class Campaign(models.Model):
     skip_limit_per_hour = models.PositiveIntegerField(
         default=60, help_text="Skips an annotator may make in any hour of this campaign"
     )
+    # Care for the people who read harmful text (labeling/care): a warning on the first visit,
+    # blurred outputs, daily exposure limits, break reminders, hazard categories to opt out of.
+    content_warning = models.TextField(
+        blank=True, help_text="Markdown shown once to each annotator before their first item"
+    )
+    blur_outputs = models.CharField(max_length=16, choices=BlurMode.choices, default=BlurMode.OFF)
+    blur_threshold = models.FloatField(
+        default=0.5, help_text="likely_harmful: blur outputs the classifier rates at least this"
+    )
+    daily_item_limit = models.PositiveIntegerField(
+        default=0, help_text="Items an annotator may see per day; 0: no limit"
+    )
+    daily_minute_limit = models.PositiveIntegerField(
+        default=0, help_text="Minutes of labeling per annotator per day; 0: no limit"
+    )
+    break_every_minutes = models.PositiveIntegerField(
+        default=0, help_text="Remind an annotator to take a break every N minutes; 0: never"
+    )
+    hazard_categories = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Prompt categories annotators may opt out of (empty: no opting out)",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -86,6 +115,20 @@ class Campaign(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(overlap__gte=1) & Q(overlap__lte=50), name="campaign_overlap_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(blur_outputs__in=[c.value for c in BlurMode]),
+                name="campaign_blur_outputs_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(blur_threshold__gte=0) & Q(blur_threshold__lte=1),
+                name="campaign_blur_threshold_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_item_limit__lte=100_000)
+                & Q(daily_minute_limit__lte=24 * 60)
+                & Q(break_every_minutes__lte=24 * 60),
+                name="campaign_care_limits_range",
             ),
             models.CheckConstraint(
                 condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="campaign_gold_rate_range"

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -22,6 +23,7 @@ from core.errors import DomainError
 from core.schema import conflict
 from labeling import access
 from labeling.access import get_campaign
+from labeling.care.selectors import care_status
 from labeling.queue import serializers as s
 from labeling.queue import services
 from labeling.queue.selectors import (
@@ -49,20 +51,25 @@ class NextApi(APIView):
             409: conflict("the campaign is not open for labeling"),
         },
         description="Lease the next item (or return your live lease). `assignment` is null "
-        "when nothing is left for you; with ahead=1, `upcoming` is the item after it.",
+        "when nothing is left for you, and also while `care.state` is `warning` (acknowledge "
+        "the content warning first) or `limit_reached` (the day's items or minutes are used "
+        "up); with ahead=1, `upcoming` is the item after it.",
     )
     def post(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk, (access.ADMIN, access.ANNOTATOR))
         raw = request.query_params.get("ahead", "0")
         if raw not in ("0", "1"):
             raise DomainError("ahead must be 0 or 1", field="ahead")
-        leases = services.assignment_leases(
-            campaign=campaign, user=access.signed_in(request), ahead=int(raw)
+        user = access.signed_in(request)
+        leases, care = services.assignment_leases_with_care(
+            campaign=campaign, user=user, ahead=int(raw)
         )
+        without = care.opt_outs if care is not None else ()
         data = {
             "assignment": s.lease_data(leases[0]) if leases else None,
             "upcoming": s.lease_data(leases[1]) if len(leases) > 1 else None,
-            "progress": annotator_progress(campaign, access.signed_in(request), capped=True),
+            "progress": annotator_progress(campaign, user, capped=True, without=without),
+            "care": care.as_data() if care is not None else None,
         }
         return Response(data)
 
@@ -157,7 +164,10 @@ class MyProgressApi(APIView):
     @extend_schema(responses=s.MyProgressSerializer, description="The caller's own progress.")
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_campaign(request, pk)
-        return Response(annotator_progress(campaign, access.signed_in(request)))
+        user = access.signed_in(request)
+        care = care_status(campaign=campaign, user=user, now=timezone.now())
+        without = care.opt_outs if care is not None else ()
+        return Response(annotator_progress(campaign, user, without=without))
 
 
 def _exposure_filters(request: Request) -> dict[str, Any]:

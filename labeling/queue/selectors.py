@@ -16,15 +16,19 @@ from labeling.queue import sql
 PROGRESS_CAP = 1000
 
 
-def annotator_progress(campaign: Campaign, user: User, *, capped: bool = False) -> dict[str, Any]:
+def annotator_progress(
+    campaign: Campaign, user: User, *, capped: bool = False, without: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """What this annotator has done, and how many items are left for them (the current one
     included). It runs on every `next`, so it is one hand-written statement; with `capped`
-    the open items are counted only up to PROGRESS_CAP (`available_capped` then says so)."""
+    the open items are counted only up to PROGRESS_CAP (`available_capped` then says so).
+    Items of the hazard categories they opted out of (`without`) don't count."""
     progress = sql.annotator_progress(
         campaign.pk,
         user.pk,
         PROGRESS_CAP if capped else None,
         public_only=not sees_private_items(user, campaign),
+        without=without,
     )
     # Only when the queue looks empty (or the campaign says so): the hot path stays one query.
     generating = None

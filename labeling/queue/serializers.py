@@ -7,6 +7,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.api import StrictJSONField, page_of
+from labeling.care.selectors import is_sensitive
+from labeling.care.serializers import CareStatusSerializer
 from labeling.models import (
     Annotation,
     Assignment,
@@ -19,6 +21,13 @@ class LeaseItemSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     prompt = serializers.CharField(source="prompt.text")
     text = serializers.CharField()
+    sensitive = serializers.SerializerMethodField(
+        help_text="Show the output blurred until revealed (the campaign's blur setting and the "
+        "harm classifier's rating), unless the annotator turned blur off for themselves"
+    )
+
+    def get_sensitive(self, item: Any) -> bool:
+        return is_sensitive(item.campaign, item.harm_probability)
 
 
 class AssignmentSerializer(serializers.ModelSerializer[Assignment]):
@@ -49,7 +58,12 @@ def lease_data(assignment: Assignment) -> dict[str, Any]:
     item = assignment.item
     return {
         "id": assignment.pk,
-        "item": {"id": item.pk, "prompt": item.prompt.text, "text": item.text},
+        "item": {
+            "id": item.pk,
+            "prompt": item.prompt.text,
+            "text": item.text,
+            "sensitive": is_sensitive(assignment.campaign, item.harm_probability),
+        },
         "status": assignment.status,
         "leased_at": _iso(assignment.leased_at),
         "expires_at": _iso(assignment.expires_at),
@@ -94,6 +108,11 @@ class NextResponseSerializer(serializers.Serializer[Any]):
     assignment = AssignmentSerializer(allow_null=True)
     upcoming = AssignmentSerializer(allow_null=True)
     progress = MyProgressSerializer()
+    care = CareStatusSerializer(
+        allow_null=True,
+        help_text="The annotator's care state (content warning, daily limits, break reminder); "
+        "null in campaigns that use none of it",
+    )
 
 
 class SubmitSerializer(serializers.Serializer[Any]):

@@ -30,6 +30,8 @@ from labeling.access import (
     remember_membership,
     sees_private_items,
 )
+from labeling.care.selectors import CareState, CareStatus, care_status
+from labeling.care.services import care_release_leases, exposure_of, exposure_record
 from labeling.models import (
     Annotation,
     AnnotationRevision,
@@ -127,29 +129,49 @@ def assignment_leases(
     second is leased too, so the browser can show it the moment the first is submitted.
     An empty list means nothing is left for this annotator.
     """
+    leases, _ = assignment_leases_with_care(campaign=campaign, user=user, now=now, ahead=ahead)
+    return leases
+
+
+def assignment_leases_with_care(
+    *, campaign: Campaign, user: User, now: datetime | None = None, ahead: int = 0
+) -> tuple[list[Assignment], CareStatus | None]:
+    """As `assignment_leases`, with the annotator's care state (labeling/care; None in campaigns
+    that use none of it). An unacknowledged content warning or a day's limit reached leases
+    nothing (and a reached limit hands back the leases held); leases taken ahead count against
+    the day's item limit, so the browser never shows an item past it."""
     _check_can_label(campaign, user)
     if not 0 <= ahead <= MAX_AHEAD:
         raise DomainError(f"ahead must be between 0 and {MAX_AHEAD}", field="ahead")
     _check_not_paused(campaign, user)
     now = now or timezone.now()
     with transaction.atomic():
+        care = care_status(campaign=campaign, user=user, now=now)
+        if care is not None and care.blocks:
+            if care.state == CareState.LIMIT_REACHED:
+                care_release_leases(campaign=campaign, user=user, now=now)
+            return [], care
+        allowed = 1 + ahead
+        if care is not None and care.items_left_today is not None:
+            allowed = min(allowed, care.items_left_today)
+        without = care.opt_outs if care is not None else ()
         leases = _live_leases(campaign, user, now)
         if leases:
             _renew_if_half_spent(leases[0], campaign, now)
-        if len(leases) > ahead:
-            return leases[: 1 + ahead]
+        if len(leases) >= allowed:
+            return leases[:allowed], care
         reclaimed = _reclaim_now_and_then(campaign, now)
-        while len(leases) <= ahead:
-            lease = _lease_one(campaign, user, now)
+        while len(leases) < allowed:
+            lease = _lease_one(campaign, user, now, without)
             if lease is None and not reclaimed:
                 # Nothing open: expired leases may be holding the last slots.
                 reclaim_expired(campaign=campaign, now=now)
                 reclaimed = True
-                lease = _lease_one(campaign, user, now)
+                lease = _lease_one(campaign, user, now, without)
             if lease is None:
                 break
             leases.append(lease)
-    return leases
+    return leases, care
 
 
 # When this process last returned expired leases to each campaign's pool (by the caller's clock).
@@ -193,9 +215,10 @@ def _order(campaign: Campaign) -> tuple[str, float]:
 
 
 def _pick_and_lease(
-    campaign: Campaign, user: User, now: datetime, expires: datetime
-) -> tuple[int, str, int, int, str, int] | None:
-    """Lease the next item for `user`: (item id, text, model id, prompt id, prompt text, lease).
+    campaign: Campaign, user: User, now: datetime, expires: datetime, without: tuple[str, ...]
+) -> sql.Leased | None:
+    """Lease the next item for `user` (sql.Leased), never one of the hazard categories they
+    opted out of (`without`).
 
     Gold is mixed in at the campaign's gold rate, but only while regular work remains, so the
     queue never ends on a run of gold; it takes no slot. Items of private prompts only go to
@@ -204,7 +227,9 @@ def _pick_and_lease(
     order, probability = _order(campaign)
     public_only = not sees_private_items(user, campaign)
     gold_turn = campaign.gold_rate > 0 and _rng.random() < campaign.gold_rate
-    if gold_turn and sql.pick_item(campaign.pk, user.pk, order, public_only=public_only):
+    if gold_turn and sql.pick_item(
+        campaign.pk, user.pk, order, public_only=public_only, without=without
+    ):
         gold = sql.pick_and_lease(
             campaign.pk,
             user.pk,
@@ -213,32 +238,42 @@ def _pick_and_lease(
             expires,
             public_only=public_only,
             probability=float(campaign.gold_rate),
+            without=without,
         )
         if gold is not None:
             return gold
     return sql.pick_and_lease(
-        campaign.pk, user.pk, order, now, expires, public_only=public_only, probability=probability
+        campaign.pk,
+        user.pk,
+        order,
+        now,
+        expires,
+        public_only=public_only,
+        probability=probability,
+        without=without,
     )
 
 
 _rng = random.SystemRandom()
 
 
-def _lease_one(campaign: Campaign, user: User, now: datetime) -> Assignment | None:
+def _lease_one(
+    campaign: Campaign, user: User, now: datetime, without: tuple[str, ...] = ()
+) -> Assignment | None:
     expires = now + timedelta(minutes=campaign.lease_minutes)
     # Renews in place a lease of this annotator's that expired earlier (one row per pair).
-    leased = _pick_and_lease(campaign, user, now, expires)
+    leased = _pick_and_lease(campaign, user, now, expires, without)
     if leased is None:
         return None
-    item_id, text, model_id, prompt_id, prompt_text, lease_id = leased
+    item_id, text, model_id, prompt_id, prompt_text, lease_id, harm = leased
     # Built as if loaded with .only(...): any other field is fetched on first access.
     prompt = Prompt.from_db(
         "default", ["id", "campaign_id", "text"], [prompt_id, campaign.pk, prompt_text]
     )
     item = Item.from_db(
         "default",
-        ["id", "campaign_id", "prompt_id", "model_id", "text"],
-        [item_id, campaign.pk, prompt_id, model_id, text],
+        ["id", "campaign_id", "prompt_id", "model_id", "text", "harm_probability"],
+        [item_id, campaign.pk, prompt_id, model_id, text, harm],
     )
     item.prompt = prompt
     item.campaign = campaign
@@ -321,7 +356,13 @@ def annotation_submit(
             client_submitted_at=client_submitted_at,
             created_at=now,
         )
-        answers = sql.record_submission(annotation, assignment.pk, assignment.item_id, now)
+        # The day's exposure (labeling/care) is counted by the same statement on PostgreSQL.
+        exposure = exposure_of(
+            campaign=assignment.campaign, user=user, time_spent_ms=time_spent_ms, now=now
+        )
+        answers = sql.record_submission(
+            annotation, assignment.pk, assignment.item_id, now, exposure
+        )
         quality_after_submit(
             annotation=annotation,
             item=assignment.item,
@@ -389,6 +430,7 @@ def assignment_skip(
         assignment.finished_at = now
         assignment.skip_reason = reason.strip()
         assignment.save(update_fields=["status", "finished_at", "skip_reason"])
+        exposure_record(campaign=assignment.campaign, user=user, time_spent_ms=0, now=now)
     return assignment
 
 

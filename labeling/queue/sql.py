@@ -11,7 +11,7 @@ Rows come back as model instances (core.rawsql.Columns), as the ORM would build 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
@@ -46,7 +46,8 @@ def _execute(sql: str, params: list[Any]) -> int:
 
 
 _PICK = (
-    "SELECT i.id, i.text, i.model_id, p.id, p.text, p.split FROM labeling_item i"
+    "SELECT i.id, i.text, i.model_id, p.id, p.text, p.split, i.harm_probability"
+    " FROM labeling_item i"
     " JOIN labeling_prompt p ON p.id = i.prompt_id"
     " WHERE i.campaign_id = %s AND {where} AND NOT EXISTS ("
     "  SELECT 1 FROM labeling_assignment u WHERE u.item_id = i.id AND u.annotator_id = %s"
@@ -64,28 +65,47 @@ _ORDERS = {
 _PUBLIC_ONLY = " AND p.split = 'public'"
 
 
-def _where(order: str, public_only: bool) -> tuple[str, str]:
+def _without(categories: tuple[str, ...]) -> str:
+    """For an annotator who opted out of hazard categories (labeling/care): one parameter per
+    category, checked on the prompt row the statement joins anyway."""
+    if not categories:
+        return ""
+    return " AND p.category NOT IN (" + ", ".join(["%s"] * len(categories)) + ")"
+
+
+def _where(order: str, public_only: bool, without: tuple[str, ...] = ()) -> tuple[str, str]:
     where, order_by = _ORDERS[order]
-    return (where + _PUBLIC_ONLY if public_only else where), order_by
+    where = where + _PUBLIC_ONLY if public_only else where
+    return where + _without(without), order_by
 
 
-def _pick(campaign_id: int, user_id: int, order: str, public_only: bool) -> tuple[Any, ...] | None:
-    where, order_by = _where(order, public_only)
+def _pick(
+    campaign_id: int, user_id: int, order: str, public_only: bool, without: tuple[str, ...] = ()
+) -> tuple[Any, ...] | None:
+    where, order_by = _where(order, public_only, without)
     lock = " FOR UPDATE OF i SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    return _fetchone(_PICK.format(where=where, order=order_by) + lock, [campaign_id, user_id])
+    return _fetchone(
+        _PICK.format(where=where, order=order_by) + lock, [campaign_id, *without, user_id]
+    )
 
 
 def pick_item(
-    campaign_id: int, user_id: int, order: str = "random", *, public_only: bool = False
+    campaign_id: int,
+    user_id: int,
+    order: str = "random",
+    *,
+    public_only: bool = False,
+    without: tuple[str, ...] = (),
 ) -> tuple[int, str, int, int, str] | None:
     """(item id, text, model id, prompt id, prompt text) of the next item, locked on PostgreSQL.
 
     Fewest open slots first (finish items others started), then the classifier's priority
     (order "priority") or the item's fixed random key; "gold" picks among gold items instead,
     which sit outside the open-slot queue. Never an item this annotator holds, submitted or
-    skipped; with `public_only`, never an item of a private prompt.
+    skipped; with `public_only`, never an item of a private prompt; never one whose prompt's
+    category is in `without`.
     """
-    row = _pick(campaign_id, user_id, order, public_only)
+    row = _pick(campaign_id, user_id, order, public_only, without)
     return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
 
@@ -152,7 +172,7 @@ def mark_submitted(assignment_id: int, item_id: int, finished_at: datetime) -> N
 _PICK_AND_LEASE_PG = (
     "WITH picked AS ("
     " SELECT i.id AS item_id, i.text AS item_text, i.model_id, p.id AS prompt_id,"
-    " p.text AS prompt_text, p.split FROM labeling_item i"
+    " p.text AS prompt_text, p.split, i.harm_probability FROM labeling_item i"
     " JOIN labeling_prompt p ON p.id = i.prompt_id"
     " WHERE i.campaign_id = %s AND {where} AND NOT EXISTS ("
     "  SELECT 1 FROM labeling_assignment u WHERE u.item_id = i.id AND u.annotator_id = %s"
@@ -171,8 +191,11 @@ _PICK_AND_LEASE_PG = (
     "  (campaign_id, prompt_id, item_id, annotator_id, shown_at)"
     "  SELECT %s, prompt_id, item_id, %s, %s FROM picked WHERE split = 'private')"
     " SELECT picked.item_id, picked.item_text, picked.model_id, picked.prompt_id,"
-    " picked.prompt_text, lease.id FROM picked, lease"
+    " picked.prompt_text, lease.id, picked.harm_probability FROM picked, lease"
 )
+
+# (item id, text, model id, prompt id, prompt text, lease id, harm probability)
+Leased = tuple[int, str, int, int, str, int, float | None]
 
 
 def pick_and_lease(
@@ -184,22 +207,24 @@ def pick_and_lease(
     *,
     public_only: bool = False,
     probability: float | None = None,
-) -> tuple[int, str, int, int, str, int] | None:
+    without: tuple[str, ...] = (),
+) -> Leased | None:
     """Pick the next item (as `pick_item`), take its slot (not for gold), lease it, and log the
     exposure when its prompt is private. The lease records `order` as how the item was picked
     and `probability` as the chance that order was drawn; an item's first lease records them
     on the item too (the sampling record).
 
-    (item id, text, model id, prompt id, prompt text, lease id), or None when nothing is left.
+    (item id, text, model id, prompt id, prompt text, lease id, harm probability), or None
+    when nothing is left.
     On PostgreSQL it is one statement (data-modifying CTEs), where the four would be four
     round trips; SQLite runs them one after the other inside its write transaction (the
     exposure's INSERT only for a private prompt).
     """
     takes_slot = order != "gold"
     if connection.vendor == "postgresql":
-        where, order_by = _where(order, public_only)
+        where, order_by = _where(order, public_only, without)
         leased, expires = _adapt(leased_at), _adapt(expires_at)
-        pick, lease = [campaign_id, user_id], [campaign_id, user_id, leased, expires]
+        pick, lease = [campaign_id, *without, user_id], [campaign_id, user_id, leased, expires]
         record = [order, probability]
         row = _fetchone(
             _PICK_AND_LEASE_PG.format(where=where, order=order_by),
@@ -207,11 +232,11 @@ def pick_and_lease(
         )
         if row is None:
             return None
-        return (row[0], row[1], row[2], row[3], row[4], int(row[5]))
-    picked = _pick(campaign_id, user_id, order, public_only)
+        return (row[0], row[1], row[2], row[3], row[4], int(row[5]), row[6])
+    picked = _pick(campaign_id, user_id, order, public_only, without)
     if picked is None:
         return None
-    item_id, text, model_id, prompt_id, prompt_text, split = picked
+    item_id, text, model_id, prompt_id, prompt_text, split, harm = picked
     if takes_slot:
         take_slot(item_id, order, probability)
     lease_id = upsert_lease(
@@ -219,11 +244,16 @@ def pick_and_lease(
     )
     if split == "private":
         record_exposure(campaign_id, prompt_id, item_id, user_id, leased_at)
-    return (item_id, text, model_id, prompt_id, prompt_text, lease_id)
+    return (item_id, text, model_id, prompt_id, prompt_text, lease_id, harm)
 
 
 def annotator_progress(
-    campaign_id: int, user_id: int, cap: int | None = None, *, public_only: bool = False
+    campaign_id: int,
+    user_id: int,
+    cap: int | None = None,
+    *,
+    public_only: bool = False,
+    without: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Done, and items left for this annotator (the current one included), in one statement.
 
@@ -231,14 +261,19 @@ def annotator_progress(
     an item's last slot. Counting the open items walks every one of them (5.6 ms of PostgreSQL
     at 10,000 items, growing with the campaign), so `next` passes a `cap`: it counts at most
     that many, and `available_capped` says the figure is then a lower bound. With
-    `public_only` (an annotator kept off private prompts) items of private prompts don't count.
+    `public_only` (an annotator kept off private prompts) items of private prompts don't count,
+    nor, for one who opted out of hazard categories (`without`), items of those categories.
     """
     items = "labeling_item o"
     finished = "a.status IN ('submitted', 'skipped') AND i.open_slots > 0"
     mine = "labeling_assignment a JOIN labeling_item i ON i.id = a.item_id"
-    if public_only:
-        items += " JOIN labeling_prompt p ON p.id = o.prompt_id AND p.split = 'public'"
-        finished += " AND ap.split = 'public'"
+    marks = ", ".join(["%s"] * len(without))
+    if public_only or without:
+        split = " AND p.split = 'public'" if public_only else ""
+        items += f" JOIN labeling_prompt p ON p.id = o.prompt_id{split}"
+        items += f" AND p.category NOT IN ({marks})" if without else ""
+        finished += " AND ap.split = 'public'" if public_only else ""
+        finished += f" AND ap.category NOT IN ({marks})" if without else ""
         mine += " JOIN labeling_prompt ap ON ap.id = i.prompt_id"
     if cap is None:
         open_count = f"SELECT COUNT(*) FROM {items} WHERE o.campaign_id = %s AND o.open_slots > 0"
@@ -253,7 +288,7 @@ def annotator_progress(
         f" SUM(CASE WHEN {finished} THEN 1 ELSE 0 END),"
         " SUM(CASE WHEN a.status = 'active' AND i.open_slots = 0 THEN 1 ELSE 0 END)"
         f" FROM {mine} WHERE a.campaign_id = %s AND a.annotator_id = %s",
-        [campaign_id, campaign_id, user_id],
+        [*without, campaign_id, *without, campaign_id, user_id],
     )
     assert row is not None
     open_items, done, finished_open, holding_last = (int(v or 0) for v in row)
@@ -291,7 +326,7 @@ _LEASE = Columns(
     Assignment,
     ["id", "campaign", "item", "annotator", "status", "leased_at", "expires_at", "finished_at"],
 )
-_LEASE_ITEM = Columns(Item, ["id", "campaign", "prompt", "model", "text"])
+_LEASE_ITEM = Columns(Item, ["id", "campaign", "prompt", "model", "text", "harm_probability"])
 _LEASE_PROMPT = Columns(Prompt, ["id", "campaign", "text"])
 
 
@@ -390,11 +425,34 @@ def insert_annotation(annotation: Annotation) -> None:
     _saved(annotation, int(row[0]))
 
 
+# (campaign id, annotator id, day, time ms) to count into labeling_dailyexposure.
+Exposure = tuple[int, int, date, int]
+
+_EXPOSURE_UPSERT = (
+    "INSERT INTO labeling_dailyexposure"
+    " (campaign_id, annotator_id, day, items, time_ms, break_at_ms)"
+    " VALUES (%s, %s, %s, 1, %s, 0)"
+    " ON CONFLICT (campaign_id, annotator_id, day) DO UPDATE SET"
+    " items = labeling_dailyexposure.items + excluded.items,"
+    " time_ms = labeling_dailyexposure.time_ms + excluded.time_ms"
+)
+
+
+def _exposure_params(exposure: Exposure) -> list[Any]:
+    campaign_id, user_id, day, time_ms = exposure
+    return [campaign_id, user_id, connection.ops.adapt_datefield_value(day), time_ms]
+
+
 def record_submission(
-    annotation: Annotation, assignment_id: int, item_id: int, finished_at: datetime
+    annotation: Annotation,
+    assignment_id: int,
+    item_id: int,
+    finished_at: datetime,
+    exposure: Exposure | None = None,
 ) -> list[dict[str, Any]]:
-    """Store the (unsaved) annotation, mark its assignment submitted and count it on the item;
-    return the values of every annotation of the item, this one included (for its vote).
+    """Store the (unsaved) annotation, mark its assignment submitted and count it on the item
+    (and, with `exposure`, into the annotator's exposure of the day, labeling/care); return
+    the values of every annotation of the item, this one included (for its vote).
 
     On PostgreSQL it is one statement (data-modifying CTEs; the item's other annotations are
     read from the statement's snapshot, this one from its RETURNING), instead of four round
@@ -403,8 +461,12 @@ def record_submission(
     if connection.vendor != "postgresql":
         insert_annotation(annotation)
         mark_submitted(assignment_id, item_id, finished_at)
+        if exposure is not None:
+            _execute(_EXPOSURE_UPSERT, _exposure_params(exposure))
         return item_values(item_id)
     columns, marks, params = _annotation_params(annotation)
+    exp_cte = f", exp AS ({_EXPOSURE_UPSERT})" if exposure is not None else ""
+    exp_params = _exposure_params(exposure) if exposure is not None else []
     with hot_cursor() as cursor:
         cursor.execute(
             f"WITH ins AS (INSERT INTO labeling_annotation ({columns}) VALUES ({marks})"
@@ -412,9 +474,10 @@ def record_submission(
             " asg AS (UPDATE labeling_assignment SET status = 'submitted', finished_at = %s"
             "  WHERE id = %s),"
             " itm AS (UPDATE labeling_item SET n_submitted = n_submitted + 1 WHERE id = %s)"
+            f"{exp_cte}"
             ' SELECT id, "values" FROM ins'
             ' UNION ALL SELECT NULL, "values" FROM labeling_annotation WHERE item_id = %s',
-            [*params, _adapt(finished_at), assignment_id, item_id, item_id],
+            [*params, _adapt(finished_at), assignment_id, item_id, *exp_params, item_id],
         )
         rows = cursor.fetchall()
     own = [int(pk) for pk, _ in rows if pk is not None]
@@ -434,3 +497,38 @@ def item_values(item_id: int) -> list[dict[str, Any]]:
 def _json(value: Any) -> Any:
     # Django has psycopg hand jsonb back as text (JSONField decodes it); SQLite gives text too.
     return json.loads(value) if isinstance(value, str) else value
+
+
+# --- care for annotators (labeling/care): read on `next` only in campaigns that use it ---------
+
+_CARE_SQL = (
+    "SELECT a.warning_acknowledged_at, a.hazard_opt_outs, e.items, e.time_ms, e.break_at_ms"
+    " FROM (SELECT 1 AS one) x"
+    " LEFT JOIN labeling_annotatorcare a ON a.campaign_id = %s AND a.user_id = %s"
+    " LEFT JOIN labeling_dailyexposure e"
+    " ON e.campaign_id = %s AND e.annotator_id = %s AND e.day = %s"
+)
+
+
+def care_row(campaign_id: int, user_id: int, day: date) -> tuple[bool, list[str], int, int, int]:
+    """(acknowledged the warning, hazard opt-outs, items, time_ms, break_at_ms today), in one
+    statement over two unique indexes."""
+    row = _fetchone(
+        _CARE_SQL,
+        [campaign_id, user_id, campaign_id, user_id, connection.ops.adapt_datefield_value(day)],
+    )
+    assert row is not None
+    acknowledged, opt_outs, items, time_ms, break_at_ms = row
+    outs = _json(opt_outs) if opt_outs is not None else []
+    return (
+        acknowledged is not None,
+        [str(c) for c in outs] if isinstance(outs, list) else [],
+        int(items or 0),
+        int(time_ms or 0),
+        int(break_at_ms or 0),
+    )
+
+
+def add_exposure(exposure: Exposure) -> None:
+    """Count an item (and the time spent on it) into the annotator's exposure of the day."""
+    _execute(_EXPOSURE_UPSERT, _exposure_params(exposure))

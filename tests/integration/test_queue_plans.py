@@ -12,12 +12,13 @@ from rest_framework.test import APIClient
 from labeling.models import Item
 from labeling.queue import sql
 from tests.factories import valid_values
+from tests.labeling.care.test_care import test_the_opt_out_filter_keeps_each_picks_index
 from tests.labeling.factories_extra import campaign_with_items, member
 from tests.labeling.queue.test_queue import test_each_pick_uses_its_index
 
 pytestmark = pytest.mark.django_db
 
-__all__ = ["test_each_pick_uses_its_index"]
+__all__ = ["test_each_pick_uses_its_index", "test_the_opt_out_filter_keeps_each_picks_index"]
 
 
 def _prepared() -> list[str]:
@@ -45,6 +46,7 @@ def test_hot_statements_are_prepared_once_per_connection(settings: Any) -> None:
         "INSERT INTO labeling_assignment": "the lease",
         "SUM(CASE WHEN a.status = 'submitted'": "the progress",
         "INSERT INTO labeling_annotation": "the annotation",
+        "INSERT INTO labeling_dailyexposure": "the day's exposure (with the annotation)",
         "labeling_consensus": "the per-submit vote",
     }
     missing = [what for needle, what in wanted.items() if not any(needle in s for s in prepared)]

@@ -3,6 +3,7 @@ import { Link, useParams } from "react-router-dom";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError, loginUrl, unwrap } from "../api/client";
 import { campaignQuery, keys, type Assignment, type HistoryEntry, type Progress } from "../api/queries";
+import { CareGate, careGateApplies } from "../care/CareGate";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { parseRubric, type Rubric, type Values } from "../rubric/types";
 import { AnnotationTask } from "../workspace/AnnotationTask";
@@ -163,6 +164,7 @@ export default function WorkspacePage() {
     );
   }
   if (rubric instanceof Error) return <Problem error={rubric} notices={problems} />;
+  if (careGateApplies(lease.data.care)) return <CareGate campaignId={id} campaignName={campaign.data.name} care={lease.data.care} />;
 
   const campaignOpen = campaign.data.status === "generating" || campaign.data.status === "labeling";
   const historyButton = (

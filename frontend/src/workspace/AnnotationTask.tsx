@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { Assignment, CampaignDetail, Progress } from "../api/queries";
+import { BlurGate } from "../care/BlurGate";
 import { HelpOverlay } from "../keyboard/HelpOverlay";
 import type { DimensionContext, Highlight } from "../rubric/kind";
 import { selectCodePoints, selectionRange } from "../rubric/offsets";
@@ -198,7 +199,9 @@ export function AnnotationTask({
             <h2 className="panel-title" id="output-title">
               Model output
             </h2>
-            <OutputText ref={outputRef} text={item.text} highlights={highlights} label="Model output" />
+            <BlurGate campaign={campaign} sensitive={item.sensitive}>
+              <OutputText ref={outputRef} text={item.text} highlights={highlights} label="Model output" />
+            </BlurGate>
           </section>
         </div>
 

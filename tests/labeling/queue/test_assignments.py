@@ -294,9 +294,9 @@ def test_annotators_never_see_others_labels(client_as: Any) -> None:
     r = client_as(b).post(f"/api/campaigns/{campaign.pk}/next/")
     assert r.status_code == 200, r.content
     body = r.json()
-    assert set(body) == {"assignment", "upcoming", "progress"}
+    assert set(body) == {"assignment", "upcoming", "progress", "care"}
     assert set(body["assignment"]) == {"id", "item", "status", "leased_at", "expires_at"}
-    assert set(body["assignment"]["item"]) == {"id", "prompt", "text"}
+    assert set(body["assignment"]["item"]) == {"id", "prompt", "text", "sensitive"}
     assert set(body["progress"]) == {"done", "available", "available_capped", "generating"}
     assert "unsafe" not in r.content.decode()
     assert "slur" not in r.content.decode()

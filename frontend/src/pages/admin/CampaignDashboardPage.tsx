@@ -17,6 +17,8 @@ import { NewJobs } from "../../components/admin/NewJobs";
 import { ScoresSection } from "../../components/admin/ScoresSection";
 import { SettingsPanel } from "../../components/admin/SettingsPanel";
 import { QualitySettingsPanel } from "../../components/admin/QualitySettingsPanel";
+import { CareSettingsPanel } from "../../care/CareSettingsPanel";
+import { ExposurePanel } from "../../care/ExposurePanel";
 import { AgreementFlags } from "../../components/admin/quality/AgreementFlags";
 import { ACTIVE_JOB_STATES, adminKeys, dashboardQuery, jobsQuery } from "../../components/admin/adminQueries";
 import { parseRubric } from "../../components/admin/rubricDraft";
@@ -162,6 +164,7 @@ function Dashboard({ campaignId }: { campaignId: number }) {
         </>
       )}
       {dashboard.isPending && <p className="muted">Loading labeling progress…</p>}
+      {isAdmin && <ExposurePanel campaignId={c.id} />}
 
       <section className="panel" aria-labelledby="dash-scores">
         <h2 id="dash-scores">Scores per model</h2>
@@ -186,6 +189,8 @@ function Dashboard({ campaignId }: { campaignId: number }) {
           <SettingsPanel campaign={c} />
           <h3>Quality control and queue</h3>
           <QualitySettingsPanel campaign={c} />
+          <h3>Content warning, blur and exposure limits</h3>
+          <CareSettingsPanel campaign={c} />
         </section>
       )}
     </section>
