@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench._django import setup_django  # noqa: E402
 
 SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB = "assay_bench_scores"
+DB = os.environ.get("BENCH_SCORES_DB", "assay_bench_scores")
 CATEGORIES = [f"category-{i}" for i in range(10)]
 HAZARDS = ["violent_crime", "weapons", "hate", "privacy", "self_harm"]
 TEXT = "Here is an answer the model wrote; it may or may not be harmful, biased or true. " * 3
