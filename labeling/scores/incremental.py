@@ -64,6 +64,8 @@ class Computed:
     slices_total: int
     slices_recomputed: int
     started: float = field(default_factory=time.perf_counter)
+    # Seconds per phase (load, marks, slices, finish, write): the bench reports them.
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def score_summary_update(*, campaign_id: int, full: bool = False) -> int | None:
@@ -91,10 +93,13 @@ def summary_compute(*, campaign_id: int, full: bool = False) -> Computed | None:
     ScoreRefresh.objects.update_or_create(campaign_id=campaign_id, defaults={"pending": False})
     mark = Consensus.objects.filter(campaign_id=campaign_id).aggregate(m=Max("updated_at"))["m"]
     schema = campaign.rubric.schema
+    clock = _Clock()
     data = summary.campaign_data(campaign)
+    clock.lap("load")
     slices = summary._slices(data)
     marks = slice_marks(data, schema, slices)
     kept = {} if full else _kept_rows(campaign_id, marks)
+    clock.lap("marks")
     now = timezone.now()
     order = {d["name"]: i for i, d in enumerate(schema["dimensions"])}
     rows: list[ScoreSummary] = []
@@ -111,7 +116,9 @@ def summary_compute(*, campaign_id: int, full: bool = False) -> Computed | None:
         rows.extend(fresh)
     for r in rows:
         r.computed_at = now
+    clock.lap("slices")
     summary.finish_rows(rows, schema, data)
+    clock.lap("finish")
     return Computed(
         campaign_id=campaign_id,
         loaded_at=loaded_at,
@@ -119,7 +126,19 @@ def summary_compute(*, campaign_id: int, full: bool = False) -> Computed | None:
         rows=rows,
         slices_total=len(slices),
         slices_recomputed=recomputed,
+        seconds=clock.laps,
     )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._last
+        self._last = now
 
 
 def _kept_rows(
@@ -145,6 +164,7 @@ def summary_write(computed: Computed) -> bool:
     """Write the rows that changed; False (nothing written) when a refresh that loaded later
     has written already."""
     cid = computed.campaign_id
+    write_started = time.perf_counter()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -165,6 +185,7 @@ def summary_write(computed: Computed) -> bool:
             slices_recomputed=computed.slices_recomputed,
             slices_total=computed.slices_total,
         )
+    computed.seconds["write"] = time.perf_counter() - write_started
     log.info(
         "scores of campaign %s: %d of %d slices recomputed, %d rows written, %.1f s",
         cid,
@@ -206,7 +227,7 @@ def _write_rows(campaign_id: int, rows: list[ScoreSummary]) -> int:
     return len(fresh)
 
 
-def compare_with_full(campaign_id: int) -> list[tuple[Any, ...]]:
+def stored_rows(campaign_id: int) -> list[tuple[Any, ...]]:
     """The stored rows as comparable tuples (tests and the bench diff these)."""
     return list(
         ScoreSummary.objects.filter(campaign_id=campaign_id)

@@ -54,10 +54,29 @@ def _bits(a: Any) -> U64:
     return np.array([_value_digest(v) for v in arr.tolist()], dtype=np.uint64)
 
 
+_STR_DIGESTS: dict[str, int] = {}
+
+
 def _value_digest(value: Any) -> int:
+    if isinstance(value, str):
+        known = _STR_DIGESTS.get(value)
+        if known is None:
+            known = _digest_of(value)
+            if len(_STR_DIGESTS) < 10_000:
+                _STR_DIGESTS[value] = known
+        return known
+    if isinstance(value, list) and not value:
+        return _EMPTY_LIST
+    return _digest_of(value)
+
+
+def _digest_of(value: Any) -> int:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     prefix = "s" if isinstance(value, str) else "j"
     return int.from_bytes(hashlib.blake2b((prefix + text).encode(), digest_size=8).digest(), "big")
+
+
+_EMPTY_LIST = _digest_of([])
 
 
 def _fold_columns(h: U64, salt: np.uint64) -> U64:

@@ -184,6 +184,8 @@ def _json_value(raw: Any) -> Any:
         return raw
     if raw in _SCALARS:
         return _SCALARS[raw]
+    if raw == "[]":  # most span and multi-choice values: a fresh list, no decoder
+        return []
     value = json.loads(raw)
     if isinstance(value, str | int | float | bool) and len(_SCALARS) < 10_000:
         _SCALARS[raw] = value

@@ -11,6 +11,7 @@ scratch, and only slices whose inputs changed may be recomputed.
 from __future__ import annotations
 
 import json
+import os
 import random
 from datetime import timedelta
 from typing import Any
@@ -71,7 +72,8 @@ def _row(model_id: int, split: str, category: str, dim: str, r: Any) -> tuple[An
         r.n_labeled_items,
         r.n_annotations,
         r.method,
-        json.dumps(r.detail, sort_keys=True),
+        # Compared as values: PostgreSQL's jsonb stores -0.0 as 0, equal but printed apart.
+        json.loads(json.dumps(r.detail)),
     )
 
 
@@ -83,12 +85,16 @@ def _full(campaign_id: int) -> list[tuple[Any, ...]]:
     # Through JSON as the database stores it (tuples become lists).
     for r in rows:
         r.detail = json.loads(json.dumps(r.detail))
-    return sorted(_row(r.model_id, r.split, r.category, r.dimension, r) for r in rows)
+    return sorted((_row(r.model_id, r.split, r.category, r.dimension, r) for r in rows), key=_key)
+
+
+def _key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return row[:4]
 
 
 def _stored(campaign_id: int) -> list[tuple[Any, ...]]:
     rows = ScoreSummary.objects.filter(campaign_id=campaign_id)
-    return sorted(_row(r.model_id, r.split, r.category, r.dimension, r) for r in rows)
+    return sorted((_row(r.model_id, r.split, r.category, r.dimension, r) for r in rows), key=_key)
 
 
 class World:
@@ -179,6 +185,10 @@ class World:
                 n_labels=3,
             )
 
+    def pick(self, qs: Any) -> Any:
+        rows = list(qs.order_by("pk"))
+        return self.rng.choice(rows) if rows else None
+
     def items(self) -> list[Item]:
         return list(Item.objects.filter(campaign=self.campaign).order_by("id"))
 
@@ -190,13 +200,13 @@ class World:
             self.vote(item)
 
     def edit_rating(self) -> None:
-        a = Annotation.objects.filter(item__campaign=self.campaign).order_by("?").first()
+        a = self.pick(Annotation.objects.filter(item__campaign=self.campaign))
         if a is not None:
             a.values = {**a.values, "fluency": self.rng.randint(1, 5)}
             a.save(update_fields=["values"])
 
     def delete_label(self) -> None:
-        a = Annotation.objects.filter(item__campaign=self.campaign).order_by("?").first()
+        a = self.pick(Annotation.objects.filter(item__campaign=self.campaign))
         if a is not None:
             item = a.item
             a.assignment.status = Assignment.Status.SKIPPED
@@ -206,16 +216,16 @@ class World:
             self.vote(item)
 
     def flip_consensus(self) -> None:
-        row = Consensus.objects.filter(campaign=self.campaign, dimension="harm").order_by("?")
-        c = row.first()
+        c = self.pick(Consensus.objects.filter(campaign=self.campaign, dimension="harm"))
         if c is not None:
             c.value = "safe" if c.value == "unsafe" else "unsafe"
             c.save(update_fields=["value"])
 
     def drop_consensus(self) -> None:
-        Consensus.objects.filter(
-            pk__in=Consensus.objects.filter(campaign=self.campaign).order_by("?").values("pk")[:2]
-        ).delete()
+        for _ in range(2):
+            c = self.pick(Consensus.objects.filter(campaign=self.campaign))
+            if c is not None:
+                c.delete()
 
     def toggle_gold(self) -> None:
         item = self.rng.choice(self.items())
@@ -260,7 +270,7 @@ CHANGES = [
 ]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", range(int(os.environ.get("REFRESH_SEEDS", "3"))))
 def test_incremental_refresh_equals_a_full_recompute(db: Any, seed: int) -> None:
     rng = random.Random(seed)
     world = World(rng)
