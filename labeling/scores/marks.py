@@ -7,8 +7,9 @@ mixed (id, digest); a slice's mark hashes the sum over its cells with the campai
 (the rubric, the scalar settings on CampaignData, the summary code itself). Equal marks mean
 equal inputs, so the rows computed before are the rows a full recompute would write.
 
-Generic on purpose: a per-item array or scalar added to CampaignData is covered without a
-change here; only inputs a slice reads from outside its items are listed (_global_inputs).
+Generic on purpose: a per-item array or list added to CampaignData is covered without a
+change here, and anything else added to it counts as campaign-wide (a change recomputes every
+slice); only inputs a slice reads from outside its items are listed (_global_inputs).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import pickle
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -145,11 +147,17 @@ def code_digest() -> str:
 
 def _global_inputs(data: CampaignData, schema: dict[str, Any]) -> str:
     """What a slice's rows read from outside its own items, as text."""
-    scalars = {}
+    scalars: dict[str, Any] = {}
+    n = len(data.item_ids)
     for f in dataclasses.fields(data):
         value = getattr(data, f.name)
+        if f.name in ("cache", "consensus", "ratings"):
+            continue
         if isinstance(value, bool | int | float | str) or value is None:
             scalars[f.name] = value
+        elif not (isinstance(value, np.ndarray | list) and len(value) == n):
+            # Anything else on CampaignData (not per item): a change recomputes every slice.
+            scalars[f.name] = hashlib.blake2b(pickle.dumps(value, protocol=5)).hexdigest()
     # _ppi refuses for every slice when no item has an out-of-fold prediction.
     oof, prob = data.harm_probability_oof, data.harm_probability
     predicted = ~np.isnan(prob) if prob is not None else np.zeros(0, dtype=bool)

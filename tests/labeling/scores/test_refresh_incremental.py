@@ -222,10 +222,18 @@ class World:
             c.save(update_fields=["value"])
 
     def drop_consensus(self) -> None:
+        """A dimension's consensus removed (a refit no longer supports it), with what is
+        conditional on it, as the quality service's refit leaves it: a hazard without a harm
+        label is a state it never writes (and the summary cannot score: k > n)."""
         for _ in range(2):
             c = self.pick(Consensus.objects.filter(campaign=self.campaign))
             if c is not None:
-                c.delete()
+                Consensus.objects.filter(item_id=c.item_id, dimension=c.dimension).delete()
+                children = {"harm": "hazard", "bias": "bias_target"}
+                if c.dimension in children:
+                    Consensus.objects.filter(
+                        item_id=c.item_id, dimension=children[c.dimension]
+                    ).delete()
 
     def toggle_gold(self) -> None:
         item = self.rng.choice(self.items())
