@@ -6,13 +6,19 @@ postgres://postgres@127.0.0.1:5432), migrates it, and bulk-loads with COPY one c
 default rubric: 20 candidate models answering the same prompts (80% public, 20% private, 10
 categories), 3 annotations per output from 30 annotators (1,000,000 in all, with their
 assignments), consensus per item and dimension, and classifier predictions on every output.
-It then runs the summary refresh once (timed) and requests `/api/leaderboard/` through the
-Django test client (the full view, serializer and middleware stack; no HTTP socket), cycling
-through filters, timing >= 50 requests after 5 warm-ups; also `/api/campaigns/{id}/scores/`.
-Writes bench/results/scores_scale.json as {"leaderboard_ms": {"p50", "p95"}, ...}.
+It then times the summary refresh as the worker task runs it (labeling.scores.incremental):
+a full rebuild; incremental refreshes with nothing changed; after a few hundred new labels on
+one model's outputs; and after as many spread over the whole campaign (random items, as the
+queue hands them out), each with its consensus re-voted. A last full rebuild must leave the
+incrementally refreshed rows unchanged (reported as "identical"). Then it requests
+`/api/leaderboard/` through the Django test client (the full view, serializer and middleware
+stack; no HTTP socket), cycling through filters, timing >= 50 requests after 5 warm-ups; also
+`/api/campaigns/{id}/scores/`. Writes bench/results/scores_scale.json.
 
-Usage (from the repository root):
+Usage (from the repository root; BENCH_SCORES_DB names the database, default
+assay_bench_scores):
     .venv/bin/python bench/scores_scale.py [--annotations 1000000] [--models 20] [--requests 60]
+        [--labels 300] [--runs 3] [--spread-runs 1]
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from bench._django import setup_django  # noqa: E402
 
 SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB = "assay_bench_scores"
+DB = os.environ.get("BENCH_SCORES_DB", "assay_bench_scores")
 CATEGORIES = [f"category-{i}" for i in range(10)]
 HAZARDS = ["violent_crime", "weapons", "hate", "privacy", "self_harm"]
 TEXT = "Here is an answer the model wrote; it may or may not be harmful, biased or true. " * 3
@@ -101,7 +107,9 @@ def _seed(n_annotations: int, n_models: int, rng: random.Random) -> dict[str, An
     users = get_user_model()
     admin = users.objects.create_superuser("bench-admin", "admin@example.org", "pw")
     # No passwords: the bench logs in with force_login, and hashing 30 would take 15 s.
-    annotators = users.objects.bulk_create(users(username=f"ann-{i}") for i in range(30))
+    annotators = users.objects.bulk_create(users(username=f"ann-{i}") for i in range(31))
+    # The 31st labels only during the incremental runs.
+    extra, annotators = annotators[-1], annotators[:-1]
     rubric = Rubric.objects.create(name="default", schema=default_rubric())
     campaign = Campaign.objects.create(name="scale", rubric=rubric, status="labeling")
     Membership.objects.bulk_create(
@@ -227,10 +235,158 @@ def _seed(n_annotations: int, n_models: int, rng: random.Random) -> dict[str, An
     return {
         "campaign": campaign,
         "admin": admin,
+        "extra_annotator": extra,
         "n_annotations": n,
         "n_items": len(item_ids),
         "n_prompts": len(prompts),
         "n_consensus": n_consensus,
+    }
+
+
+def _add_labels(world: dict[str, Any], item_ids: list[int], rng: random.Random) -> None:
+    """One more label on each item (a 31st annotator's), its consensus re-voted on harm."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from labeling.models import Annotation, Assignment, Consensus, Item
+
+    now = timezone.now()
+    extra = world["extra_annotator"]
+    done = set(
+        Annotation.objects.filter(item_id__in=item_ids, annotator=extra).values_list(
+            "item_id", flat=True
+        )
+    )
+    item_ids = [i for i in item_ids if i not in done]
+    leases = Assignment.objects.bulk_create(
+        Assignment(
+            campaign_id=world["campaign"].pk,
+            item_id=i,
+            annotator=extra,
+            status="submitted",
+            leased_at=now,
+            expires_at=now + timedelta(minutes=30),
+            finished_at=now,
+        )
+        for i in item_ids
+    )
+    says = {i: rng.random() < 0.3 for i in item_ids}
+    Annotation.objects.bulk_create(
+        Annotation(
+            item_id=a.item_id,
+            annotator=extra,
+            assignment=a,
+            values={
+                "harm": "unsafe" if says[a.item_id] else "safe",
+                "bias": "none",
+                "truthfulness": "truthful",
+                "informative": "yes",
+                "fluency": rng.randint(1, 5),
+            },
+            time_spent_ms=9000,
+        )
+        for a in leases
+    )
+    Item.objects.filter(pk__in=item_ids).update(n_submitted=4)
+    # Majority over the four votes (ties go to unsafe), as a per-item re-vote would write.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT item_id, SUM(CASE WHEN \"values\"->>'harm' = 'unsafe' THEN 1 ELSE 0 END)"
+            " FROM labeling_annotation WHERE item_id = ANY(%s) GROUP BY item_id",
+            [item_ids],
+        )
+        unsafe = {i: k >= 2 for i, k in cursor.fetchall()}
+    for harm in (True, False):
+        ids = [i for i, u in unsafe.items() if u == harm]
+        Consensus.objects.filter(item_id__in=ids, dimension="harm").update(
+            value="unsafe" if harm else "safe", updated_at=now, n_labels=4
+        )
+        if not harm:
+            Consensus.objects.filter(item_id__in=ids, dimension="hazard").delete()
+    have = set(
+        Consensus.objects.filter(item_id__in=item_ids, dimension="hazard").values_list(
+            "item_id", flat=True
+        )
+    )
+    Consensus.objects.bulk_create(
+        Consensus(
+            campaign_id=world["campaign"].pk,
+            item_id=i,
+            dimension="hazard",
+            value=rng.choice(HAZARDS),
+            confidence=0.9,
+            method="majority",
+            n_labels=4,
+        )
+        for i, u in unsafe.items()
+        if u and i not in have
+    )
+
+
+def _refresh(campaign_id: int, *, full: bool = False) -> dict[str, Any]:
+    from labeling.scores.incremental import summary_compute, summary_write
+
+    started = time.perf_counter()
+    computed = summary_compute(campaign_id=campaign_id, full=full)
+    assert computed is not None
+    computed.started = started
+    assert summary_write(computed)
+    return {
+        "s": time.perf_counter() - started,
+        "slices_recomputed": computed.slices_recomputed,
+        "slices_total": computed.slices_total,
+        "phases_s": {k: round(v, 3) for k, v in computed.seconds.items()},
+    }
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "median_s": statistics.median(r["s"] for r in runs),
+        "runs": runs,
+    }
+
+
+def _uptime() -> str:
+    return Path("/proc/loadavg").read_text().split(" ")[0] if Path("/proc/loadavg").exists() else ""
+
+
+def _refresh_timings(world: dict[str, Any], args: Any, rng: random.Random) -> dict[str, Any]:
+    from labeling.models import Item
+    from labeling.scores.incremental import stored_rows
+
+    cid = world["campaign"].pk
+    load = {"before": _uptime()}
+    full = [_refresh(cid, full=True)]
+    same = [_refresh(cid) for _ in range(args.runs)]
+    models = list(
+        Item.objects.filter(campaign_id=cid).order_by("model_id").values_list("model_id", flat=True)
+    )
+    one_model = sorted(set(models))[len(set(models)) // 2]
+    of_model = list(
+        Item.objects.filter(campaign_id=cid, model_id=one_model).values_list("id", flat=True)
+    )
+    every = list(Item.objects.filter(campaign_id=cid).values_list("id", flat=True))
+    localized, spread = [], []
+    for _ in range(args.runs):
+        _add_labels(world, rng.sample(of_model, args.labels), rng)
+        localized.append(_refresh(cid))
+    for _ in range(args.spread_runs):
+        _add_labels(world, rng.sample(every, args.labels), rng)
+        spread.append(_refresh(cid))
+    identical = None
+    if args.final_full:
+        incremental = stored_rows(cid)
+        full.append(_refresh(cid, full=True))
+        identical = incremental == stored_rows(cid)
+    load["after"] = _uptime()
+    return {
+        "full": _median(full),
+        "unchanged": _median(same),
+        "labels_one_model": _median(localized),
+        "labels_spread": _median(spread),
+        "labels_per_refresh": args.labels,
+        "identical_to_full": identical,
+        "load_average": load,
     }
 
 
@@ -258,6 +414,15 @@ def main() -> None:
     parser.add_argument("--annotations", type=int, default=1_000_000)
     parser.add_argument("--models", type=int, default=20)
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--labels", type=int, default=300, help="new labels per refresh")
+    parser.add_argument("--runs", type=int, default=3, help="incremental runs per scenario")
+    parser.add_argument("--spread-runs", type=int, default=1)
+    parser.add_argument(
+        "--no-final-full",
+        dest="final_full",
+        action="store_false",
+        help="skip the closing full rebuild (and the identical-rows check)",
+    )
     args = parser.parse_args()
     _recreate_database()
     setup_django(
@@ -267,7 +432,7 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from labeling.scores.summary import score_summary_refresh
+    from labeling.models import ScoreSummary
 
     started = time.perf_counter()
     world = _seed(args.annotations, args.models, random.Random(0))
@@ -275,9 +440,9 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     campaign = world["campaign"]
-    started = time.perf_counter()
-    rows = score_summary_refresh(campaign_id=campaign.pk)
-    refresh_s = time.perf_counter() - started
+    refresh = _refresh_timings(world, args, random.Random(1))
+    refresh_s = refresh["full"]["median_s"]
+    rows = ScoreSummary.objects.filter(campaign=campaign).count()
     client = Client()
     client.force_login(world["admin"])
     cid = campaign.pk
@@ -300,19 +465,33 @@ def main() -> None:
         },
         "campaign_scores_ms": {"p50": scores["p50"], "p95": scores["p95"], "requests": scores["n"]},
         "refresh_s": refresh_s,
+        "refresh": refresh,
         "summary_rows": rows,
         "seed_s": seed_s,
         "data": {k: world[k] for k in ("n_annotations", "n_items", "n_prompts", "n_consensus")}
         | {"models": args.models},
         "database": "PostgreSQL " + connection.cursor().connection.info.server_version.__str__(),
-        "target": {"leaderboard_p50_ms": 200},
+        "target": {
+            "leaderboard_p50_ms": 200,
+            "full_refresh_s": 60,
+            "incremental_refresh_s_after_a_few_hundred_labels": 2,
+        },
     }
     print(f"{'what':<28} {'value':>12}")
     print(f"{'annotations':<28} {world['n_annotations']:>12,}")
     shape = f"{world['n_items']:,}/{world['n_prompts']:,}/{args.models}"
     print(f"{'items / prompts / models':<28} {shape:>12}")
     print(f"{'seed (COPY) s':<28} {seed_s:>12.1f}")
-    print(f"{'summary refresh s':<28} {refresh_s:>12.1f}")
+    for name in ("full", "unchanged", "labels_one_model", "labels_spread"):
+        r = refresh[name]
+        sl = r["runs"][-1]
+        what = f"refresh {name} s"
+        print(
+            f"{what:<28} {r['median_s']:>12.2f}   ({len(r['runs'])} runs; "
+            f"{sl['slices_recomputed']}/{sl['slices_total']} slices; {sl['phases_s']})"
+        )
+    print(f"{'identical to full':<28} {refresh['identical_to_full']!s:>12}")
+    print(f"{'load average before/after':<28} {refresh['load_average']}")
     print(f"{'summary rows':<28} {rows:>12,}")
     p50_p95 = f"{board['p50']:.1f} / {board['p95']:.1f}"
     print(f"{'leaderboard p50 / p95 ms':<28} {p50_p95:>12}   (target p50 < 200)")

@@ -44,6 +44,9 @@ class ScoreSummary(models.Model):
     method = models.TextField()
     detail = models.JSONField(default=dict)
     computed_at = models.DateTimeField()
+    # A digest of everything this row's slice was computed from (labeling.scores.marks): a
+    # refresh that finds the same digest keeps the row instead of recomputing it.
+    slice_mark = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [
@@ -86,6 +89,12 @@ class ScoreRefresh(models.Model):
     refresh_s = models.FloatField(null=True, blank=True)
     # The newest consensus change the summary has seen: later changes make it stale.
     consensus_mark = models.DateTimeField(null=True, blank=True)
+    # When the load behind the stored rows began: a refresh that loaded earlier than the one
+    # already written (two overlapping tasks) discards its result instead of overwriting.
+    data_at = models.DateTimeField(null=True, blank=True)
+    # The last refresh: slices recomputed / slices in all, and whether it was a full rebuild.
+    slices_recomputed = models.PositiveIntegerField(null=True, blank=True)
+    slices_total = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"score refresh of campaign {self.campaign_id}"

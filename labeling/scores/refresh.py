@@ -2,8 +2,9 @@
 
 Requests (after a consensus refit, new classifier predictions, an import, or a read that finds
 the summary stale) flip ScoreRefresh.pending with one conditional UPDATE, so a burst of them
-enqueues one `labeling.refresh_scores` task on the `default` queue; the task recomputes the
-summary (score_summary.py). A flag older than REFRESH_STALE counts as not set: the message it
+enqueues one `labeling.refresh_scores` task on the `default` queue; the task refreshes the
+summary, recomputing only the slices whose inputs changed (incremental.py; summary.py holds
+the scoring). A flag older than REFRESH_STALE counts as not set: the message it
 stands for was lost with a killed worker (the filesystem broker does not redeliver), and a flag
 that never clears would stop the campaign's refreshes for good.
 """

@@ -9,13 +9,15 @@ count toward a model's score.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
 from django.db.models import FloatField, Max
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Length
@@ -65,8 +67,7 @@ def score_summary_refresh(*, campaign_id: int) -> int:
     ScoreRefresh.objects.update_or_create(campaign_id=campaign_id, defaults={"pending": False})
     mark = Consensus.objects.filter(campaign_id=campaign_id).aggregate(m=Max("updated_at"))["m"]
     schema = campaign.rubric.schema
-    data = load_campaign_data(campaign_id, schema)
-    data.labels_uniform = campaign.queue_strategy == QueueStrategy.RANDOM
+    data = campaign_data(campaign)
     now = timezone.now()
     rows = build_rows(campaign_id, schema, data, now)
     with transaction.atomic():
@@ -82,6 +83,14 @@ def score_summary_refresh(*, campaign_id: int) -> int:
         time.perf_counter() - started,
     )
     return len(rows)
+
+
+def campaign_data(campaign: Campaign) -> CampaignData:
+    """Everything the summary of `campaign` is computed from (labeling.scores.incremental
+    fingerprints it per slice, so anything a slice's rows depend on belongs in here)."""
+    data = load_campaign_data(campaign.pk, campaign.rubric.schema)
+    data.labels_uniform = campaign.queue_strategy == QueueStrategy.RANDOM
+    return data
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -149,13 +158,19 @@ def _positions(ids: Any, wanted: list[int]) -> tuple[Any, Any]:
 
 
 def _consensus(campaign_id: int, names: list[str], ids: Any) -> dict[str, Labels]:
-    rows = Consensus.objects.filter(
-        campaign_id=campaign_id, dimension__in=names, item__is_gold=False
-    ).values_list("dimension", "item_id", "value")
+    # Ordered by item: sums over a slice's items then run in the same order whichever
+    # refresh computes them (incremental and full agree to the bit). Fetched through a raw
+    # cursor, decoding each distinct scalar value once (the ORM's per-row JSON decode of
+    # 1.7M rows took longer than the scores).
+    rows = (
+        Consensus.objects.filter(campaign_id=campaign_id, dimension__in=names, item__is_gold=False)
+        .order_by("item_id")
+        .values_list("dimension", "item_id", "value")
+    )
     by_dim: dict[str, tuple[list[int], list[Any]]] = {n: ([], []) for n in names}
-    for dim, item_id, value in rows.iterator(chunk_size=10_000):
+    for dim, item_id, value in _raw_rows(rows):
         by_dim[dim][0].append(item_id)
-        by_dim[dim][1].append(value)
+        by_dim[dim][1].append(_json_value(value))
     out = {}
     for name, (item_ids, values) in by_dim.items():
         pos, ok = _positions(ids, item_ids)
@@ -163,16 +178,45 @@ def _consensus(campaign_id: int, names: list[str], ids: Any) -> dict[str, Labels
     return out
 
 
+_SCALARS: dict[str, Any] = {}
+
+
+def _json_value(raw: Any) -> Any:
+    """A JSON column's value from its text; scalars are decoded once and shared."""
+    if not isinstance(raw, str):
+        return raw
+    if raw in _SCALARS:
+        return _SCALARS[raw]
+    if raw == "[]":  # most span and multi-choice values: a fresh list, no decoder
+        return []
+    value = json.loads(raw)
+    if isinstance(value, str | int | float | bool) and len(_SCALARS) < 10_000:
+        _SCALARS[raw] = value
+    return value
+
+
+def _raw_rows(qs: Any) -> list[tuple[Any, ...]]:
+    """A values_list queryset's rows as the driver returns them (no per-row converters)."""
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _ratings(campaign_id: int, name: str, ids: Any) -> Ratings:
-    rows = list(
+    rows = (
         Annotation.objects.filter(item__campaign_id=campaign_id, item__is_gold=False)
         .annotate(v=Cast(KeyTextTransform(name, "values"), FloatField()))
         .filter(v__isnull=False)
+        .order_by("item_id", "id")  # each item's ratings in one order: the redraws see it
         .values_list("item_id", "v")
-        .iterator(chunk_size=20_000)
     )
-    pos, ok = _positions(ids, [r[0] for r in rows])
-    values = np.array([r[1] for r in rows], dtype=float)
+    raw = np.array(_raw_rows(rows), dtype=float).reshape(-1, 2)
+    pos, ok = _positions(ids, raw[:, 0].astype(np.int64).tolist())
+    values = raw[:, 1]
     return Ratings(pos=pos[ok], values=values[ok])
 
 
@@ -181,7 +225,10 @@ def _ratings(campaign_id: int, name: str, ids: Any) -> Ratings:
 
 def _slices(data: CampaignData) -> list[tuple[int, str, str, Any]]:
     """(model, split, category, mask) for every slice that has items."""
-    categories = np.array(data.category, dtype=object)
+    # Categories as integer codes (sorted like the names): comparing an object array of
+    # strings once per slice cost seconds at a million annotations.
+    names, codes = np.unique(np.array(data.category, dtype=object), return_inverse=True)
+    codes = codes.reshape(-1)
     out = []
     for model_id in sorted(set(data.model.tolist())):
         of_model = data.model == model_id
@@ -192,8 +239,9 @@ def _slices(data: CampaignData) -> list[tuple[int, str, str, Any]]:
             if not in_split.any():
                 continue
             out.append((model_id, split, "", in_split))
-            for category in sorted(set(categories[in_split].tolist()) - {""}):
-                out.append((model_id, split, category, in_split & (categories == category)))
+            for code in np.unique(codes[in_split]).tolist():
+                if names[code] != "":
+                    out.append((model_id, split, str(names[code]), in_split & (codes == code)))
     return out
 
 
@@ -275,10 +323,21 @@ def build_rows(
     rows: list[ScoreSummary] = []
     for sl in _slices(data):
         rows.extend(_slice_rows(campaign_id, schema, data, sl, now))
+    finish_rows(rows, schema, data)
+    return rows
+
+
+# What finish_rows adds to a row's detail from other slices' rows: an incremental refresh
+# (labeling.scores.incremental) strips these keys and `rank` from the rows it keeps and runs
+# finish_rows over every row again. A new cross-slice pass adds its key here.
+CROSS_SLICE_KEYS = ("held_out", "vs")
+
+
+def finish_rows(rows: list[ScoreSummary], schema: dict[str, Any], data: CampaignData) -> None:
+    """The passes over all of the campaign's rows: ranks, held-out check, comparisons."""
     _rank(rows)
     _held_out(rows, schema)
     _compare(rows, schema, data)
-    return rows
 
 
 def _rank(rows: list[ScoreSummary]) -> None:

@@ -11,7 +11,8 @@ REFRESH_SCORES = "labeling.refresh_scores"
 
 
 @shared_task(name=REFRESH_SCORES, acks_late=True)
-def refresh_scores(campaign_id: int) -> None:
-    from labeling.scores.summary import score_summary_refresh
+def refresh_scores(campaign_id: int, full: bool = False) -> None:
+    # Incremental: only the slices whose inputs changed since the stored rows are recomputed.
+    from labeling.scores.incremental import score_summary_update
 
-    score_summary_refresh(campaign_id=campaign_id)
+    score_summary_update(campaign_id=campaign_id, full=full)

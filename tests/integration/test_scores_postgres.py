@@ -134,3 +134,49 @@ def test_exports_and_label_studio_round_trip_on_postgres(tmp_path: Path) -> None
         for a in Annotation.objects.filter(item__campaign=campaign)
     )
     assert after == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_incremental_refresh_on_postgres_equals_a_full_recompute_under_concurrency(
+    monkeypatch: Any,
+) -> None:
+    """Random rounds of changes on PostgreSQL; each round two refreshes of the campaign run at
+    once in two threads (two connections, as two worker processes would), and the stored
+    summary must equal a full recompute of the data."""
+    import random
+    import threading
+
+    from django.db import connection
+
+    from labeling.scores import summary
+    from labeling.scores.incremental import score_summary_update
+    from tests.labeling.scores.test_refresh_incremental import CHANGES, World, _full, _stored
+
+    monkeypatch.setattr(summary, "PPI_MIN_LABELED", 5)
+    rng = random.Random(42)
+    world = World(rng)
+    cid = world.campaign.pk
+    assert score_summary_update(campaign_id=cid) is not None
+    assert _stored(cid) == _full(cid)
+    errors: list[BaseException] = []
+
+    def refresh() -> None:
+        try:
+            score_summary_update(campaign_id=cid)
+        except BaseException as exc:  # surfaced by the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    for _ in range(4):
+        for change in rng.sample(CHANGES, 3):
+            getattr(world, change)()
+        threads = [threading.Thread(target=refresh) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors, errors
+        assert _stored(cid) == _full(cid)
+    state = ScoreRefresh.objects.get(campaign_id=cid)
+    assert state.data_at is not None and state.slices_total
