@@ -107,7 +107,12 @@ def summary_compute(*, campaign_id: int, full: bool = False) -> Computed | None:
     for sl in slices:
         key = sl[:3]
         if key in kept:
-            rows.extend(sorted(kept[key], key=lambda r: order.get(r.dimension, len(order))))
+            wide = summary.CAMPAIGN_WIDE_DIMENSIONS
+            fresh = summary._slice_rows(campaign_id, schema, data, sl, now, only=wide)
+            for r in fresh:
+                r.slice_mark = marks[key]
+            mixed = [r for r in kept[key] if r.dimension not in wide] + fresh
+            rows.extend(sorted(mixed, key=lambda r: order.get(r.dimension, len(order))))
             continue
         recomputed += 1
         fresh = summary._slice_rows(campaign_id, schema, data, sl, now)

@@ -140,7 +140,7 @@ def code_digest() -> str:
     """The summary's own code: a deploy that changes how scores are computed recomputes all."""
     here = Path(__file__).resolve().parent
     h = hashlib.blake2b(digest_size=16)
-    for path in sorted([here / "summary.py", *(here / "stats").glob("*.py")]):
+    for path in sorted([here / "summary.py", here / "harm.py", *(here / "stats").glob("*.py")]):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 

@@ -261,6 +261,7 @@ def _slice_rows(
     data: CampaignData,
     sl: tuple[int, str, str, Any],
     now: Any,
+    only: tuple[str, ...] | None = None,
 ) -> list[ScoreSummary]:
     model_id, split, category, mask = sl
     labeled = _labeled_items(data)
@@ -271,6 +272,8 @@ def _slice_rows(
     }
     rows = []
     for dim in schema["dimensions"]:
+        if only is not None and dim["name"] not in only:
+            continue
         score = score_slice({"dimensions": [dim]}, data, mask).get(dim["name"])
         if score is None:
             continue
@@ -331,6 +334,12 @@ def build_rows(
 # (labeling.scores.incremental) strips these keys and `rank` from the rows it keeps and runs
 # finish_rows over every row again. A new cross-slice pass adds its key here.
 CROSS_SLICE_KEYS = ("held_out", "vs")
+# Dimensions whose rows read campaign-wide inputs that no slice mark covers: the harm rate's
+# noise correction (labeling/scores/harm.py) uses sensitivity and specificity on gold weighted
+# by every annotator's answers, and Dawid-Skene over individual annotations, which an edit can
+# change with no change to an item's consensus. An incremental refresh recomputes their rows
+# for every slice (cheap next to the bootstraps) and reuses only the other dimensions' rows.
+CAMPAIGN_WIDE_DIMENSIONS = (PPI_DIMENSION,)
 
 
 def finish_rows(rows: list[ScoreSummary], schema: dict[str, Any], data: CampaignData) -> None:

@@ -148,11 +148,11 @@ def test_incremental_refresh_on_postgres_equals_a_full_recompute_under_concurren
 
     from django.db import connection
 
-    from labeling.scores import summary
+    from labeling.scores import harm
     from labeling.scores.incremental import score_summary_update
     from tests.labeling.scores.test_refresh_incremental import CHANGES, World, _full, _stored
 
-    monkeypatch.setattr(summary, "PPI_MIN_LABELED", 5)
+    monkeypatch.setattr(harm, "PPI_MIN_LABELED", 5)
     rng = random.Random(42)
     world = World(rng)
     cid = world.campaign.pk

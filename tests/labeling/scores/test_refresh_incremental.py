@@ -31,7 +31,7 @@ from labeling.models import (
     ScoreRefresh,
     ScoreSummary,
 )
-from labeling.scores import summary
+from labeling.scores import harm, summary
 from labeling.scores.incremental import score_summary_update, summary_compute, summary_write
 from labeling.scores.tasks import refresh_scores
 from tests.factories import valid_values
@@ -51,7 +51,7 @@ CATEGORIES = ["a", "b", "c"]
 def _fast(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.PASSWORD_HASHERS = FAST_HASHERS
     # Small worlds: let PPI serve estimates so its path is compared too.
-    monkeypatch.setattr(summary, "PPI_MIN_LABELED", 5)
+    monkeypatch.setattr(harm, "PPI_MIN_LABELED", 5)
 
 
 def _row(model_id: int, split: str, category: str, dim: str, r: Any) -> tuple[Any, ...]:
