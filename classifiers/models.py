@@ -187,3 +187,38 @@ class DataSlice(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.item_id} in {self.slice} for {self.target}"
+
+
+class ScoringRequest(models.Model):
+    """A small batch of texts a user asked a classifier version to score (API), and the
+    results. Lexicon taggers answer in the request; other versions on a worker (the web
+    process never loads torch or scikit-learn), and the client polls."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    version = models.ForeignKey(
+        ClassifierVersion, on_delete=models.CASCADE, related_name="scoring_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    texts = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    results = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "succeeded", "failed"]),
+                name="scoring_request_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"scoring {self.pk} with {self.version_id} ({self.status})"

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from classifiers.models import ClassifierVersion, Prediction, TrainingRun
+from classifiers.models import ClassifierVersion, Prediction, ScoringRequest, TrainingRun
 from classifiers.spans import clean_spans
 from labeling.models import Campaign, Consensus, Prompt
 from labeling.quality.selectors import choice_dimensions
@@ -132,5 +132,14 @@ def version_for_user(version_id: int) -> ClassifierVersion | None:
         ClassifierVersion.objects.select_related("run")
         .defer(*(f"run__{f}" for f in _SNAPSHOT_LISTS))
         .filter(pk=version_id)
+        .first()
+    )
+
+
+def scoring_request(request_id: int) -> ScoringRequest | None:
+    return (
+        ScoringRequest.objects.select_related("version__run")
+        .defer(*(f"version__run__{f}" for f in _SNAPSHOT_LISTS))
+        .filter(pk=request_id)
         .first()
     )

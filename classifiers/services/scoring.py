@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from classifiers.backends.base import SPAN_TAGGER
-from classifiers.models import ClassifierVersion
+from classifiers.models import ClassifierVersion, ScoringRequest
 
 if TYPE_CHECKING:
     from classifiers.backends import ClassifierBackend, SpanTagger
@@ -79,3 +79,83 @@ def score_texts(version: ClassifierVersion, texts: list[str]) -> list[dict[str, 
             probs = {c: round(float(row[k]), 6) for k, c in enumerate(classes)}
             out.append({"label": classes[int(row.argmax())], "probabilities": probs})
     return out
+
+
+MAX_TEXTS = 64
+MAX_CHARS = 20_000
+# Backends whose models need no numpy, scikit-learn or torch: scored within the request.
+IN_PROCESS = ("span_lexicon",)
+
+
+def check_texts(texts: Any) -> list[str]:
+    """A non-empty list of at most MAX_TEXTS strings of at most MAX_CHARS characters each."""
+    from core.errors import DomainError
+
+    if not isinstance(texts, list) or not texts:
+        raise DomainError("must be a non-empty list of strings", field="texts")
+    if len(texts) > MAX_TEXTS:
+        raise DomainError(
+            f"at most {MAX_TEXTS} texts per request (use manage.py score_texts for a file)",
+            field="texts",
+        )
+    errors: dict[str, list[str]] = {}
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            errors[f"texts.{i}"] = ["must be a string"]
+        elif len(t) > MAX_CHARS:
+            errors[f"texts.{i}"] = [f"longer than {MAX_CHARS} characters"]
+    if errors:
+        raise DomainError("the texts are not valid", errors=errors)
+    return list(texts)
+
+
+def scoring_request_create(
+    *, version: ClassifierVersion, texts: Any, user: Any = None
+) -> ScoringRequest:
+    """Store the request; score it now (lexicon) or on a worker after the commit."""
+    from django.db import transaction
+
+    from core.errors import DomainError
+
+    cleaned = check_texts(texts)
+    if not version.run.artifact_path:
+        raise DomainError("this version has no saved model", field="version")
+    req = ScoringRequest.objects.create(
+        version=version,
+        requested_by=user if user is not None and user.is_authenticated else None,
+        texts=cleaned,
+    )
+    if version.run.backend in IN_PROCESS:
+        scoring_request_execute(req.pk)
+        req.refresh_from_db()
+    else:
+        from classifiers.tasks import score_request
+
+        queue = "gpu" if version.run.backend in ("transformer", "span_transformer") else "default"
+        transaction.on_commit(lambda: score_request.apply_async(args=(req.pk,), queue=queue))
+    return req
+
+
+def scoring_request_execute(request_id: int) -> None:
+    """Score a queued request; a failure is recorded on it. Safe to re-run."""
+    from django.utils import timezone
+
+    req = (
+        ScoringRequest.objects.select_related("version__run")
+        .filter(pk=request_id, status=ScoringRequest.Status.QUEUED)
+        .first()
+    )
+    if req is None:
+        return
+    try:
+        results = score_texts(req.version, list(req.texts))
+    except Exception as exc:  # the model failed to load or run: say so on the request
+        ScoringRequest.objects.filter(pk=request_id).update(
+            status=ScoringRequest.Status.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        return
+    ScoringRequest.objects.filter(pk=request_id).update(
+        status=ScoringRequest.Status.SUCCEEDED, results=results, finished_at=timezone.now()
+    )
