@@ -98,9 +98,7 @@ def build_campaign(posts: list[tuple[str, list[dict[str, Any]]]]) -> Any:
         for i, (text, _) in enumerate(posts)
     ]
     items_create(campaign=campaign, model_id=model.pk, params_hash="tsd-train", new_items=new)
-    item_of = dict(
-        Item.objects.filter(campaign=campaign).values_list("prompt__external_id", "id")
-    )
+    item_of = dict(Item.objects.filter(campaign=campaign).values_list("prompt__external_id", "id"))
     for i, (_, spans) in enumerate(posts):
         item_mark_gold(
             campaign=campaign, item_id=item_of[f"post-{i}"], gold_values={DIMENSION: spans}
