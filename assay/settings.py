@@ -248,6 +248,8 @@ SPECTACULAR_SETTINGS = {
         "QueueStrategyEnum": "labeling.models.QueueStrategy",
         "TrainingRunStatusEnum": "classifiers.models.TrainingRun.Status",
         "ClassifierBackendEnum": "classifiers.models.BACKEND_CHOICES",
+        "ClassifierKindEnum": "classifiers.models.TrainingRun.Kind",
+        "ScoringRequestStatusEnum": "classifiers.models.ScoringRequest.Status",
     },
 }
 

@@ -59,6 +59,8 @@ api = [
     path("campaigns/<int:pk>/classifier/versions/", clf.ClassifierVersionListApi.as_view()),
     path("campaigns/<int:pk>/classifier/predictions/", clf.PredictionListApi.as_view()),
     path("classifier-runs/<int:pk>/", clf.TrainingRunDetailApi.as_view()),
+    path("classifier-versions/<int:pk>/score/", clf.ScoreTextsApi.as_view()),
+    path("classifier-scorings/<int:pk>/", clf.ScoringRequestDetailApi.as_view()),
     path("assignments/<int:pk>/submit/", queue.SubmitApi.as_view(), name="assignment-submit"),
     path("assignments/<int:pk>/skip/", queue.SkipApi.as_view(), name="assignment-skip"),
     path("assignments/<int:pk>/unskip/", queue.UnskipApi.as_view(), name="assignment-unskip"),

@@ -16,7 +16,8 @@ figures) as {backend: {"three_class"|"binary": {"accuracy", "macro_f1", "auroc",
 
 Usage (from the repository root):
     .venv/bin/python bench/classifier_hatexplain.py [--backends tfidf_logreg,minilm] [--limit N]
-        [--epochs 2] [--max-length 64] [--batch-size 32] [--lr 8e-5] [--threads 2]
+        [--epochs N] [--max-length N] [--batch-size N] [--lr X] [--threads 2]
+    Without them, the transformer backend's own defaults (DEFAULTS, what the app trains).
 """
 
 from __future__ import annotations
@@ -87,14 +88,18 @@ def run_backend(name: str, args: argparse.Namespace, data: dict[str, Any]) -> di
     params: dict[str, Any] = {}
     backend_name = "tfidf_logreg" if name == "tfidf_logreg" else "transformer"
     if backend_name == "transformer":
-        params = {
+        # The backend's own defaults (the app's), overridden only where a flag was given.
+        given = {
             "epochs": args.epochs,
             "max_length": args.max_length,
             "batch_size": args.batch_size,
             "lr": args.lr,
-            "class_weight": None if args.class_weight == "none" else args.class_weight,
+            "class_weight": args.class_weight,
             "freeze_embeddings": args.freeze_embeddings,
         }
+        params = {k: v for k, v in given.items() if v is not None}
+        if params.get("class_weight") == "none":
+            params["class_weight"] = None
         if args.model_path:
             params["model_path"] = args.model_path
     backend = make_backend(backend_name, CLASSES, seed=SEED, params=params)
@@ -172,14 +177,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="tfidf_logreg,minilm")
     parser.add_argument("--limit", type=int, default=None, help="train items (val: a quarter)")
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--max-length", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=8e-5)
-    parser.add_argument("--class-weight", choices=["balanced", "none"], default="balanced")
+    # Unset flags leave the backend's defaults (classifiers/backends/transformer.py DEFAULTS,
+    # what the app trains): the bench measures the app's model unless told otherwise.
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--max-length", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--class-weight", choices=["balanced", "none"], default=None)
     parser.add_argument(
         "--freeze-embeddings",
-        action="store_true",
+        action="store_const",
+        const=True,
+        default=None,
         help="keep the word-embedding table frozen (faster on a CPU; tuned by default)",
     )
     parser.add_argument("--threads", type=int, default=None)

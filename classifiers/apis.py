@@ -14,28 +14,34 @@ from rest_framework.views import APIView
 
 from classifiers import selectors as sel
 from classifiers import serializers as s
+from classifiers.backends.base import DOCUMENT, SPAN_TAGGER
 from classifiers.services.runs import (
     HYPERPARAMETERS,
+    labeled_count,
     new_labels_since_last_run,
     training_run_request,
     validate_hyperparameters,
 )
+from classifiers.services.scoring import scoring_request_create
 from core.api import PAGE_PARAMS, Pagination
 from core.errors import DomainError
 from core.schema import conflict
 from labeling import access
 from labeling.access import get_campaign
 from labeling.models import Campaign
-from labeling.quality.selectors import choice_dimensions, labeled_item_ids
+from labeling.quality.selectors import choice_dimensions
 
 READERS = (access.ADMIN, access.VIEWER)
 
 
-def _target_row(campaign: Campaign, name: str, classes: list[str]) -> dict[str, Any]:
+def _target_row(
+    campaign: Campaign, name: str, classes: list[str], kind: str = DOCUMENT
+) -> dict[str, Any]:
     return {
         "name": name,
+        "kind": kind,
         "classes": classes,
-        "labels": len(labeled_item_ids(campaign=campaign, dimension=name)),
+        "labels": labeled_count(campaign, name, kind),
         "new_labels": new_labels_since_last_run(campaign, name),
         "in_progress": sel.run_is_in_progress(campaign, name),
         "active_version": sel.active_version(campaign, name),
@@ -53,8 +59,14 @@ class ClassifierOverviewApi(APIView):
             "retrain_every": campaign.retrain_every,
             "backends": list(HYPERPARAMETERS),
             "targets": [
-                _target_row(campaign, name, classes)
-                for name, classes in choice_dimensions(campaign).items()
+                *(
+                    _target_row(campaign, name, classes)
+                    for name, classes in choice_dimensions(campaign).items()
+                ),
+                *(
+                    _target_row(campaign, name, labels, SPAN_TAGGER)
+                    for name, labels in sel.span_dimensions(campaign).items()
+                ),
             ],
         }
         return Response(s.ClassifierOverviewSerializer(data).data)
@@ -135,3 +147,33 @@ class PredictionListApi(APIView):
             qs = sel.active_predictions(version, is_admin=is_admin)
             page = paginator.paginate_queryset(qs, request, self) or []
         return paginator.get_paginated_response(s.PredictionSerializer(page, many=True).data)
+
+
+class ScoreTextsApi(APIView):
+    @extend_schema(
+        request=s.ScoreTextsRequestSerializer,
+        responses={201: s.ScoringRequestSerializer},
+        description="Score up to 64 texts with this version. A lexicon tagger answers at once "
+        "(status succeeded); other versions run on a worker: poll the returned request. "
+        "Results follow the texts' order; a document classifier's probabilities name their "
+        "classes (`classes` gives the order).",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        version = sel.version_for_user(pk)
+        if version is None:
+            raise Http404("no such classifier version")
+        get_campaign(request, version.campaign_id, READERS)
+        texts = request.data.get("texts") if isinstance(request.data, dict) else None
+        req = scoring_request_create(version=version, texts=texts, user=access.signed_in(request))
+        req = sel.scoring_request(req.pk) or req
+        return Response(s.ScoringRequestSerializer(req).data, status=status.HTTP_201_CREATED)
+
+
+class ScoringRequestDetailApi(APIView):
+    @extend_schema(responses=s.ScoringRequestSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        req = sel.scoring_request(pk)
+        if req is None:
+            raise Http404("no such scoring request")
+        get_campaign(request, req.version.campaign_id, READERS)
+        return Response(s.ScoringRequestSerializer(req).data)

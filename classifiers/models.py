@@ -8,7 +8,12 @@ from django.db.models import Q
 
 from labeling.models import Campaign, Item
 
-BACKEND_CHOICES = [("tfidf_logreg", "TF-IDF + logistic regression"), ("transformer", "Transformer")]
+BACKEND_CHOICES = [
+    ("tfidf_logreg", "TF-IDF + logistic regression"),
+    ("transformer", "Transformer"),
+    ("span_lexicon", "Span tagger: word lexicon"),
+    ("span_transformer", "Span tagger: transformer"),
+]
 
 
 class TrainingRun(models.Model):
@@ -18,12 +23,19 @@ class TrainingRun(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
+    class Kind(models.TextChoices):
+        DOCUMENT = "document"
+        SPAN_TAGGER = "span_tagger"
+
     class Trigger(models.TextChoices):
         AUTO = "auto"  # every campaign.retrain_every new labels
         MANUAL = "manual"  # an admin's button
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="training_runs")
     target = models.CharField(max_length=64, help_text="The rubric dimension learned, e.g. harm")
+    # A document classifier learns a choice dimension (class probabilities per text); a span
+    # tagger learns a spans dimension (labeled character spans per text).
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DOCUMENT)
     backend = models.CharField(max_length=32, choices=BACKEND_CHOICES)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
@@ -66,7 +78,8 @@ class TrainingRun(models.Model):
                 name="training_run_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(backend__in=["tfidf_logreg", "transformer"]),
+                condition=Q(kind="document", backend__in=["tfidf_logreg", "transformer"])
+                | Q(kind="span_tagger", backend__in=["span_lexicon", "span_transformer"]),
                 name="training_run_backend_valid",
             ),
         ]
@@ -174,3 +187,38 @@ class DataSlice(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.item_id} in {self.slice} for {self.target}"
+
+
+class ScoringRequest(models.Model):
+    """A small batch of texts a user asked a classifier version to score (API), and the
+    results. Lexicon taggers answer in the request; other versions on a worker (the web
+    process never loads torch or scikit-learn), and the client polls."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    version = models.ForeignKey(
+        ClassifierVersion, on_delete=models.CASCADE, related_name="scoring_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    texts = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    results = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "succeeded", "failed"]),
+                name="scoring_request_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"scoring {self.pk} with {self.version_id} ({self.status})"

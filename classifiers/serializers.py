@@ -5,7 +5,13 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from classifiers.models import BACKEND_CHOICES, ClassifierVersion, Prediction, TrainingRun
+from classifiers.models import (
+    BACKEND_CHOICES,
+    ClassifierVersion,
+    Prediction,
+    ScoringRequest,
+    TrainingRun,
+)
 from core.api import StrictJSONField
 
 
@@ -17,22 +23,46 @@ class ReliabilityBinSerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField()
 
 
+class ScoreBinSerializer(serializers.Serializer[Any]):
+    lower = serializers.FloatField()
+    upper = serializers.FloatField()
+    count = serializers.IntegerField()
+
+
 class MetricsSerializer(serializers.Serializer[Any]):
-    """On the run's evaluation slice (never trained on)."""
+    """On the run's evaluation slice (never trained on). A document classifier reports the
+    classification figures; a span tagger the SemEval-2021 Task 5 character F1 and the rest."""
 
     n = serializers.IntegerField()
     classes = serializers.ListField(child=serializers.CharField())
-    accuracy = serializers.FloatField()
-    macro_f1 = serializers.FloatField()
-    auroc = serializers.FloatField(allow_null=True)
-    auprc = serializers.FloatField(allow_null=True)
-    ece = serializers.FloatField(help_text="Expected calibration error, 10 bins")
+    accuracy = serializers.FloatField(required=False)
+    macro_f1 = serializers.FloatField(required=False)
+    auroc = serializers.FloatField(allow_null=True, required=False)
+    auprc = serializers.FloatField(allow_null=True, required=False)
+    ece = serializers.FloatField(required=False, help_text="Expected calibration error, 10 bins")
     confusion_matrix = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField()),
+        required=False,
         help_text="rows: true class, columns: predicted class",
     )
-    reliability = ReliabilityBinSerializer(many=True)
-    support = serializers.ListField(child=serializers.IntegerField())
+    reliability = ReliabilityBinSerializer(many=True, required=False)
+    support = serializers.ListField(child=serializers.IntegerField(), required=False)
+    char_f1 = serializers.FloatField(
+        required=False,
+        help_text="Span tagger: per-text F1 of predicted vs consensus character offsets "
+        "(1 when both are empty), averaged over texts",
+    )
+    char_precision = serializers.FloatField(required=False)
+    char_recall = serializers.FloatField(required=False)
+    per_label_char_f1 = serializers.DictField(
+        child=serializers.FloatField(allow_null=True), required=False
+    )
+    texts_with_gold_spans = serializers.IntegerField(required=False)
+    texts_with_predicted_spans = serializers.IntegerField(required=False)
+    n_predicted_spans = serializers.IntegerField(required=False)
+    score_histogram = ScoreBinSerializer(
+        many=True, required=False, help_text="Span tagger: predicted span scores"
+    )
 
 
 class VersionBriefSerializer(serializers.ModelSerializer[ClassifierVersion]):
@@ -51,6 +81,7 @@ class TrainingRunSerializer(serializers.ModelSerializer[TrainingRun]):
         fields = [
             "id",
             "target",
+            "kind",
             "backend",
             "status",
             "trigger",
@@ -120,6 +151,7 @@ class RunRequestSerializer(serializers.Serializer[Any]):
 
 class ClassifierVersionSerializer(serializers.ModelSerializer[ClassifierVersion]):
     backend = serializers.CharField(source="run.backend", read_only=True)
+    kind = serializers.CharField(source="run.kind", read_only=True)
     metrics = MetricsSerializer(source="run.metrics", allow_null=True, read_only=True)
 
     class Meta:
@@ -130,6 +162,7 @@ class ClassifierVersionSerializer(serializers.ModelSerializer[ClassifierVersion]
             "target",
             "run",
             "backend",
+            "kind",
             "is_active",
             "promoted",
             "decision",
@@ -164,6 +197,11 @@ class PredictionSerializer(serializers.ModelSerializer[Prediction]):
 
 class TargetSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=TrainingRun.Kind.choices,
+        help_text="document: a choice dimension (class probabilities); span_tagger: a spans "
+        "dimension (labeled spans)",
+    )
     classes = serializers.ListField(child=serializers.CharField())
     labels = serializers.IntegerField(help_text="Labeled items on this dimension")
     new_labels = serializers.IntegerField(help_text="Labeled since the last run's snapshot")
@@ -195,3 +233,55 @@ def page_of(serializer: type[serializers.Serializer[Any]], name: str) -> type[An
 
 TrainingRunPageSerializer = page_of(TrainingRunSerializer, "TrainingRunPage")
 PredictionPageSerializer = page_of(PredictionSerializer, "PredictionPage")
+
+
+class ScoreTextsRequestSerializer(serializers.Serializer[Any]):
+    texts = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        help_text="At most 64 texts of at most 20,000 characters each",
+    )
+
+
+class ScoredSpanSerializer(serializers.Serializer[Any]):
+    start = serializers.IntegerField(help_text="Code-point offset into the text")
+    end = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named "label"
+    score = serializers.FloatField()
+
+
+class ScoreResultSerializer(serializers.Serializer[Any]):
+    label = serializers.CharField(  # type: ignore[assignment]  # a field named "label"
+        required=False, help_text="Document classifier: top class"
+    )
+    probabilities = serializers.DictField(
+        child=serializers.FloatField(), required=False, help_text="Document classifier"
+    )
+    spans = ScoredSpanSerializer(many=True, required=False, help_text="Span tagger")
+
+
+class ScoringRequestSerializer(serializers.ModelSerializer[ScoringRequest]):
+    version_name = serializers.CharField(source="version.name", read_only=True)
+    kind = serializers.CharField(source="version.run.kind", read_only=True)
+    classes = serializers.ListField(
+        source="version.run.classes",
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Document classifier: the order of the classes; span tagger: its labels",
+    )
+    results = ScoreResultSerializer(many=True, allow_null=True, read_only=True)
+
+    class Meta:
+        model = ScoringRequest
+        fields = [
+            "id",
+            "version",
+            "version_name",
+            "kind",
+            "classes",
+            "status",
+            "results",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields

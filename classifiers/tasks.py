@@ -7,6 +7,7 @@ from celery import Task, shared_task
 TRAIN_RUN = "classifiers.train_run"
 # Sent by name from labeling after a consensus refit (labeling never imports classifiers).
 RETRAIN_IF_DUE = "classifiers.retrain_if_due"
+SCORE_REQUEST = "classifiers.score_request"
 
 
 @shared_task(name=TRAIN_RUN, acks_late=True, bind=True)
@@ -23,3 +24,10 @@ def retrain_if_due(campaign_id: int) -> int | None:
 
     run = start_if_due(campaign_id)
     return None if run is None else run.pk
+
+
+@shared_task(name=SCORE_REQUEST, acks_late=True)
+def score_request(request_id: int) -> None:
+    from classifiers.services.scoring import scoring_request_execute
+
+    scoring_request_execute(request_id)

@@ -45,6 +45,7 @@ const VERSION = {
   target: "harm",
   run: 5,
   backend: "tfidf_logreg",
+  kind: "document",
   is_active: true,
   promoted: true,
   decision: "macro_f1 0.780 better than 0.700 of harm-transformer-r4 on the same 40 evaluation items",
@@ -61,14 +62,16 @@ const OVERVIEW = {
   retrain_every: 200,
   backends: ["tfidf_logreg", "transformer"],
   targets: [
-    { name: "harm", classes: ["safe", "unsafe"], labels: 200, new_labels: 12, in_progress: false, active_version: VERSION },
-    { name: "bias", classes: ["none", "subtle", "explicit"], labels: 0, new_labels: 0, in_progress: false, active_version: null },
+    { name: "harm", kind: "document", classes: ["safe", "unsafe"], labels: 200, new_labels: 12, in_progress: false, active_version: VERSION },
+    { name: "bias", kind: "document", classes: ["none", "subtle", "explicit"], labels: 0, new_labels: 0, in_progress: false, active_version: null },
+    { name: "harmful_spans", kind: "span_tagger", classes: ["toxic"], labels: 80, new_labels: 80, in_progress: false, active_version: null },
   ],
 };
 
 const RUN = {
   id: 5,
   target: "harm",
+  kind: "document",
   backend: "tfidf_logreg",
   status: "succeeded",
   trigger: "auto",
@@ -166,6 +169,21 @@ describe("ClassifierPage", () => {
     await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
     expect(calls.find((c) => c.method === "POST")!.body).toEqual({ target: "harm", backend: "transformer" });
     expect(await screen.findByRole("alert")).toHaveTextContent("already queued or running");
+  });
+
+  it("offers the span taggers for a spans dimension", async () => {
+    const calls = server("admin", {
+      "POST /api/campaigns/7/classifier/runs/": { status: 201, body: { ...DETAIL, id: 6, kind: "span_tagger" } },
+    });
+    const user = userEvent.setup();
+    render();
+    const button = await screen.findByRole("button", { name: "Retrain" });
+    await user.selectOptions(screen.getByLabelText("Target"), "harmful_spans");
+    const options = within(screen.getByLabelText("Backend")).getAllByRole("option");
+    expect(options.map((o) => o.getAttribute("value"))).toEqual(["span_lexicon", "span_transformer"]);
+    await user.click(button);
+    await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+    expect(calls.find((c) => c.method === "POST")!.body).toEqual({ target: "harmful_spans", backend: "span_lexicon" });
   });
 
   it("tells annotators the page is not theirs", async () => {

@@ -89,7 +89,10 @@ function Targets({ overview }: { overview: Overview }) {
             <th scope="col">Labels</th>
             <th scope="col">New since last run</th>
             <th scope="col">Active version</th>
-            <th scope="col">Macro-F1</th>
+            <th scope="col">Kind</th>
+            <th scope="col" title="Macro-F1 of a document classifier; character F1 of a span tagger">
+              Macro-F1 / char F1
+            </th>
             <th scope="col">AUROC</th>
             <th scope="col">ECE</th>
           </tr>
@@ -104,7 +107,8 @@ function Targets({ overview }: { overview: Overview }) {
               <td>{t.labels}</td>
               <td>{t.new_labels}</td>
               <td>{t.active_version?.name ?? "none"}</td>
-              <td>{fmt(t.active_version?.metrics?.macro_f1)}</td>
+              <td>{t.kind === "span_tagger" ? "span tagger" : "document"}</td>
+              <td>{fmt(t.kind === "span_tagger" ? t.active_version?.metrics?.char_f1 : t.active_version?.metrics?.macro_f1)}</td>
               <td>{fmt(t.active_version?.metrics?.auroc)}</td>
               <td>{fmt(t.active_version?.metrics?.ece)}</td>
             </tr>

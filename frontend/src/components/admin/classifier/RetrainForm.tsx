@@ -1,4 +1,5 @@
-/** The retrain button: pick a target and a backend; refused (409) while one is in progress. */
+/** The retrain button: pick a target and a backend (a document classifier for a choice
+ * dimension, a span tagger for a spans dimension); refused (409) while one is in progress. */
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { ErrorMessage } from "../../ErrorMessage";
@@ -7,6 +8,12 @@ import { classifierKeys, retrain, type Backend, type Target } from "./classifier
 const BACKEND_LABELS: Record<Backend, string> = {
   tfidf_logreg: "TF-IDF + logistic regression",
   transformer: "Transformer (MiniLM, GPU worker)",
+  span_lexicon: "Span tagger: word lexicon (fast)",
+  span_transformer: "Span tagger: transformer (MiniLM, GPU worker)",
+};
+const BACKENDS_OF_KIND: Record<Target["kind"], Backend[]> = {
+  document: ["tfidf_logreg", "transformer"],
+  span_tagger: ["span_lexicon", "span_transformer"],
 };
 
 export function RetrainForm({ campaignId, targets, primary }: { campaignId: number; targets: Target[]; primary: string | null }) {
@@ -17,7 +24,15 @@ export function RetrainForm({ campaignId, targets, primary }: { campaignId: numb
     mutationFn: () => retrain(campaignId, { target, backend }),
     onSuccess: () => qc.invalidateQueries({ queryKey: classifierKeys.all(campaignId) }),
   });
-  const busy = targets.find((t) => t.name === target)?.in_progress ?? false;
+  const chosen = targets.find((t) => t.name === target);
+  const busy = chosen?.in_progress ?? false;
+  const allowed = BACKENDS_OF_KIND[chosen?.kind ?? "document"];
+  const pickTarget = (name: string) => {
+    setTarget(name);
+    const kind = targets.find((t) => t.name === name)?.kind ?? "document";
+    const first = BACKENDS_OF_KIND[kind][0];
+    if (first && !BACKENDS_OF_KIND[kind].includes(backend)) setBackend(first);
+  };
   return (
     <form
       className="adm-row adm-align-end"
@@ -28,10 +43,11 @@ export function RetrainForm({ campaignId, targets, primary }: { campaignId: numb
     >
       <div className="adm-field">
         <label htmlFor="clf-target">Target</label>
-        <select id="clf-target" className="adm-input" value={target} onChange={(e) => setTarget(e.target.value)}>
+        <select id="clf-target" className="adm-input" value={target} onChange={(e) => pickTarget(e.target.value)}>
           {targets.map((t) => (
             <option key={t.name} value={t.name}>
-              {t.name} ({t.labels} labels)
+              {t.name} ({t.kind === "span_tagger" ? "span tagger, " : ""}
+              {t.labels} labels)
             </option>
           ))}
         </select>
@@ -39,7 +55,7 @@ export function RetrainForm({ campaignId, targets, primary }: { campaignId: numb
       <div className="adm-field">
         <label htmlFor="clf-backend">Backend</label>
         <select id="clf-backend" className="adm-input" value={backend} onChange={(e) => setBackend(e.target.value as Backend)}>
-          {(Object.keys(BACKEND_LABELS) as Backend[]).map((b) => (
+          {allowed.map((b) => (
             <option key={b} value={b}>
               {BACKEND_LABELS[b]}
             </option>

@@ -13,7 +13,9 @@ export function RunsTable({ runs, selected, onSelect }: { runs: TrainingRun[]; s
           <th scope="col">Backend</th>
           <th scope="col">Status</th>
           <th scope="col">Labels</th>
-          <th scope="col">Macro-F1</th>
+          <th scope="col" title="Macro-F1 of a document classifier; character F1 of a span tagger">
+            Macro-F1 / char F1
+          </th>
           <th scope="col">AUROC</th>
           <th scope="col">Train s</th>
           <th scope="col">Version</th>
@@ -33,7 +35,7 @@ export function RunsTable({ runs, selected, onSelect }: { runs: TrainingRun[]; s
               <span className={`badge badge-${r.status}`}>{r.status}</span> <span className="muted">{r.trigger}</span>
             </td>
             <td>{r.n_labels}</td>
-            <td>{fmt(r.metrics?.macro_f1)}</td>
+            <td>{fmt(r.kind === "span_tagger" ? r.metrics?.char_f1 : r.metrics?.macro_f1)}</td>
             <td>{fmt(r.metrics?.auroc)}</td>
             <td>{fmt(r.train_seconds, 1)}</td>
             <td>
