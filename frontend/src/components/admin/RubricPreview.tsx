@@ -5,7 +5,7 @@
  */
 import { useMemo, useRef, useState } from "react";
 import { RubricForm } from "../../rubric/RubricForm";
-import { selectionRange } from "../../rubric/offsets";
+import { selectCodePoints, selectionRange } from "../../rubric/offsets";
 import { parseRubric, pruneValues, type Values } from "../../rubric/types";
 import type { Rubric } from "./rubricDraft";
 
@@ -30,6 +30,9 @@ export function RubricPreview({ rubric }: { rubric: Rubric }) {
       outputText: SAMPLE_OUTPUT,
       getSelection: () => (outputRef.current ? selectionRange(outputRef.current, SAMPLE_OUTPUT) : null),
       clearSelection: () => window.getSelection()?.removeAllRanges(),
+      select: (start: number, end: number) => {
+        if (outputRef.current) selectCodePoints(outputRef.current, SAMPLE_OUTPUT, start, end);
+      },
       notify: setNote,
     }),
     [],
