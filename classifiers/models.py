@@ -8,7 +8,12 @@ from django.db.models import Q
 
 from labeling.models import Campaign, Item
 
-BACKEND_CHOICES = [("tfidf_logreg", "TF-IDF + logistic regression"), ("transformer", "Transformer")]
+BACKEND_CHOICES = [
+    ("tfidf_logreg", "TF-IDF + logistic regression"),
+    ("transformer", "Transformer"),
+    ("span_lexicon", "Span tagger: word lexicon"),
+    ("span_transformer", "Span tagger: transformer"),
+]
 
 
 class TrainingRun(models.Model):
@@ -18,12 +23,19 @@ class TrainingRun(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
 
+    class Kind(models.TextChoices):
+        DOCUMENT = "document"
+        SPAN_TAGGER = "span_tagger"
+
     class Trigger(models.TextChoices):
         AUTO = "auto"  # every campaign.retrain_every new labels
         MANUAL = "manual"  # an admin's button
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="training_runs")
     target = models.CharField(max_length=64, help_text="The rubric dimension learned, e.g. harm")
+    # A document classifier learns a choice dimension (class probabilities per text); a span
+    # tagger learns a spans dimension (labeled character spans per text).
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DOCUMENT)
     backend = models.CharField(max_length=32, choices=BACKEND_CHOICES)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
@@ -66,7 +78,8 @@ class TrainingRun(models.Model):
                 name="training_run_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(backend__in=["tfidf_logreg", "transformer"]),
+                condition=Q(kind="document", backend__in=["tfidf_logreg", "transformer"])
+                | Q(kind="span_tagger", backend__in=["span_lexicon", "span_transformer"]),
                 name="training_run_backend_valid",
             ),
         ]

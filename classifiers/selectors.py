@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.db.models import QuerySet
 
 from classifiers.models import ClassifierVersion, Prediction, TrainingRun
-from labeling.models import Campaign, Prompt
+from classifiers.spans import clean_spans
+from labeling.models import Campaign, Consensus, Prompt
 from labeling.quality.selectors import choice_dimensions
 
 # Snapshot id lists can hold every labeled item: lists leave them out.
@@ -79,3 +83,54 @@ def primary_target(campaign: Campaign) -> str | None:
     if "harm" in dims:
         return "harm"
     return next(iter(dims), None)
+
+
+@dataclass(frozen=True)
+class SpanLabeledItem:
+    item_id: int
+    text: str
+    spans: list[dict[str, Any]]  # {start, end, label}, code-point offsets
+    confidence: float
+    source: str  # the consensus method (char_vote, gold, adjudicated)
+
+
+def span_dimensions(campaign: Campaign) -> dict[str, list[str]]:
+    """Spans dimensions of the campaign's rubric: name -> span labels, in rubric order."""
+    out: dict[str, list[str]] = {}
+    for dim in campaign.rubric.schema.get("dimensions", []):
+        if dim.get("type") == "spans":
+            out[dim["name"]] = [str(o["value"]) for o in dim.get("labels", [])]
+    return out
+
+
+def span_labeled_items(*, campaign: Campaign, dimension: str) -> list[SpanLabeledItem]:
+    """Every item with a consensus on the spans dimension (an empty list is a label too: "no
+    harmful span here"), by item id, in one query."""
+    rows = (
+        Consensus.objects.filter(campaign=campaign, dimension=dimension)
+        .order_by("item_id")
+        .values_list("item_id", "item__text", "value", "confidence", "method")
+    )
+    return [
+        SpanLabeledItem(item_id, text, clean_spans(value, len(text)), float(conf), method)
+        for item_id, text, value, conf, method in rows
+        if isinstance(value, list)
+    ]
+
+
+def span_labeled_item_ids(*, campaign: Campaign, dimension: str) -> set[int]:
+    return set(
+        Consensus.objects.filter(campaign=campaign, dimension=dimension).values_list(
+            "item_id", flat=True
+        )
+    )
+
+
+def version_for_user(version_id: int) -> ClassifierVersion | None:
+    """A version with its run (the snapshot lists left out); access is the caller's check."""
+    return (
+        ClassifierVersion.objects.select_related("run")
+        .defer(*(f"run__{f}" for f in _SNAPSHOT_LISTS))
+        .filter(pk=version_id)
+        .first()
+    )

@@ -6,8 +6,12 @@ import hashlib
 import json
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from labeling.quality.selectors import LabeledItem
+
+if TYPE_CHECKING:
+    from classifiers.selectors import SpanLabeledItem
 
 # Per class, labels are dealt into slices along this cycle (from a random start): 70% train,
 # 10% calibration, 20% evaluation, stratified by construction.
@@ -83,3 +87,45 @@ def build_training_set(
         ts.weights[name] = [max(x.confidence, 0.05) for x in rows]
     ts.labels_sha256 = labels_hash(kept)
     return ts
+
+
+@dataclass
+class SpanSet:
+    """A span tagger's snapshot: per slice the item ids, texts and consensus spans."""
+
+    labels: list[str]
+    item_ids: dict[str, list[int]] = field(default_factory=dict)
+    texts: dict[str, list[str]] = field(default_factory=dict)
+    spans: dict[str, list[list[dict[str, Any]]]] = field(default_factory=dict)
+    labels_sha256: str = ""
+
+    def count(self, slice_name: str) -> int:
+        return len(self.item_ids.get(slice_name, []))
+
+
+def span_strata(items: list[SpanLabeledItem]) -> list[LabeledItem]:
+    """Stand-ins for deal_slices: an item's stratum is whether its consensus has a span."""
+    return [
+        LabeledItem(x.item_id, "", "spans" if x.spans else "none", x.confidence, x.source)
+        for x in items
+    ]
+
+
+def build_span_set(
+    items: list[SpanLabeledItem], labels: list[str], slices: dict[int, str]
+) -> SpanSet:
+    """Spans whose label is not among `labels` (a rubric edited since) are left out."""
+    known = set(labels)
+    ss = SpanSet(labels=list(labels))
+    kept = [x for x in items if x.item_id in slices]
+    for name in ("train", "calibration", "eval"):
+        rows = [x for x in kept if slices[x.item_id] == name]
+        ss.item_ids[name] = [x.item_id for x in rows]
+        ss.texts[name] = [x.text for x in rows]
+        ss.spans[name] = [[s for s in x.spans if s["label"] in known] for x in rows]
+    canonical = json.dumps(
+        [[x.item_id, [[s["start"], s["end"], s["label"]] for s in x.spans]] for x in kept],
+        separators=(",", ":"),
+    )
+    ss.labels_sha256 = hashlib.sha256(canonical.encode()).hexdigest()
+    return ss

@@ -5,11 +5,33 @@ imports this package for names only; the heavy libraries load inside the worker-
 """
 
 from classifiers.backends.base import (
+    BACKEND_KINDS,
     BACKEND_NAMES,
+    DOCUMENT,
+    SPAN_TAGGER,
     ClassifierBackend,
     LabeledTexts,
+    SpannedTexts,
+    SpanTagger,
+    backend_kind,
+    load_any,
     load_backend,
     make_backend,
+    make_tagger,
 )
 
-__all__ = ["BACKEND_NAMES", "ClassifierBackend", "LabeledTexts", "load_backend", "make_backend"]
+__all__ = [
+    "BACKEND_KINDS",
+    "BACKEND_NAMES",
+    "DOCUMENT",
+    "SPAN_TAGGER",
+    "ClassifierBackend",
+    "LabeledTexts",
+    "SpanTagger",
+    "SpannedTexts",
+    "backend_kind",
+    "load_any",
+    "load_backend",
+    "make_backend",
+    "make_tagger",
+]

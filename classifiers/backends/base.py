@@ -16,8 +16,37 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-BACKEND_NAMES = ("tfidf_logreg", "transformer")
+BACKEND_NAMES = ("tfidf_logreg", "transformer", "span_lexicon", "span_transformer")
+DOCUMENT = "document"
+SPAN_TAGGER = "span_tagger"
+# Which kind of classifier each backend makes: a document classifier (class probabilities per
+# text) or a span tagger (labeled character spans with scores per text).
+BACKEND_KINDS = {
+    "tfidf_logreg": DOCUMENT,
+    "transformer": DOCUMENT,
+    "span_lexicon": SPAN_TAGGER,
+    "span_transformer": SPAN_TAGGER,
+}
 META_FILE = "backend.json"
+
+
+def backend_kind(name: str) -> str:
+    try:
+        return BACKEND_KINDS[name]
+    except KeyError:
+        raise ValueError(f"unknown backend {name!r}") from None
+
+
+@dataclass
+class SpannedTexts:
+    """Texts with their spans ({start, end, label}, code-point offsets)."""
+
+    texts: list[str]
+    spans: list[list[dict[str, Any]]]
+
+    def __post_init__(self) -> None:
+        if len(self.texts) != len(self.spans):
+            raise ValueError("texts and spans differ in length")
 
 
 @dataclass
@@ -51,6 +80,53 @@ class ClassifierBackend(Protocol):
     def library_versions(self) -> dict[str, str]: ...
 
 
+class SpanTagger(Protocol):
+    name: str
+    classes: list[str]  # the span labels
+
+    @property
+    def device(self) -> str: ...
+
+    def fit(self, train: SpannedTexts, calibration: SpannedTexts | None = None) -> None: ...
+
+    def predict_spans(self, texts: list[str]) -> list[list[dict[str, Any]]]: ...
+
+    def save(self, directory: Path) -> None: ...
+
+    def hyperparameters(self) -> dict[str, Any]: ...
+
+    def library_versions(self) -> dict[str, str]: ...
+
+
+def make_tagger(
+    name: str, labels: list[str], *, seed: int = 0, params: dict[str, Any] | None = None
+) -> SpanTagger:
+    """A fresh, unfitted span tagger; unknown hyperparameters raise TypeError."""
+    if name == "span_lexicon":
+        from classifiers.backends.span_lexicon import SpanLexicon
+
+        return SpanLexicon(labels, seed=seed, **(params or {}))
+    if name == "span_transformer":
+        from classifiers.backends.span_transformer import TransformerTagger
+
+        return TransformerTagger(labels, seed=seed, **(params or {}))
+    raise ValueError(f"unknown span tagger {name!r}")
+
+
+def load_any(directory: Path) -> ClassifierBackend | SpanTagger:
+    """A saved document classifier or span tagger, whichever the folder holds."""
+    name = read_meta(directory).get("backend")
+    if name == "span_lexicon":
+        from classifiers.backends.span_lexicon import SpanLexicon
+
+        return SpanLexicon.load(directory)
+    if name == "span_transformer":
+        from classifiers.backends.span_transformer import TransformerTagger
+
+        return TransformerTagger.load(directory)
+    return load_backend(directory)
+
+
 def make_backend(
     name: str, classes: list[str], *, seed: int = 0, params: dict[str, Any] | None = None
 ) -> ClassifierBackend:
@@ -63,7 +139,7 @@ def make_backend(
         from classifiers.backends.transformer import TransformerClassifier
 
         return TransformerClassifier(classes, seed=seed, **(params or {}))
-    raise ValueError(f"unknown backend {name!r}; expected one of {', '.join(BACKEND_NAMES)}")
+    raise ValueError(f"unknown backend {name!r}; expected one of tfidf_logreg, transformer")
 
 
 def load_backend(directory: Path) -> ClassifierBackend:

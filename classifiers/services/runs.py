@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from classifiers.backends.base import DOCUMENT, SPAN_TAGGER, backend_kind
 from classifiers.models import TrainingRun
-from classifiers.selectors import primary_target
+from classifiers.selectors import primary_target, span_dimensions, span_labeled_item_ids
 from core.errors import DomainError
 from labeling.models import Campaign
 from labeling.quality.selectors import choice_dimensions, labeled_item_ids
@@ -41,6 +42,19 @@ HYPERPARAMETERS: dict[str, dict[str, tuple[type, float, float]]] = {
         "max_length": (int, 8, 512),
         "batch_size": (int, 1, 256),
         "lr": (float, 1e-7, 1e-2),
+    },
+    "span_lexicon": {
+        "max_n": (int, 1, 2),
+        "smoothing": (float, 0.0, 100.0),
+        "min_count": (int, 1, 1000),
+        "threshold": (float, 0.0, 1.0),
+    },
+    "span_transformer": {
+        "epochs": (int, 1, 20),
+        "max_length": (int, 16, 512),
+        "batch_size": (int, 1, 256),
+        "lr": (float, 1e-7, 1e-2),
+        "threshold": (float, 0.0, 1.0),
     },
 }
 
@@ -94,14 +108,26 @@ def _enqueue(run_id: int) -> None:
     transaction.on_commit(lambda: train_run.delay(run_id))
 
 
-def _check_target(campaign: Campaign, target: str) -> list[str]:
-    dims = choice_dimensions(campaign)
+def _check_target(campaign: Campaign, target: str, kind: str = DOCUMENT) -> list[str]:
+    """The target's classes (span labels for a tagger); a target of the wrong type is a 400."""
+    if kind == SPAN_TAGGER:
+        dims = span_dimensions(campaign)
+        what = "a spans dimension"
+    else:
+        dims = choice_dimensions(campaign)
+        what = "a choice dimension"
     if target not in dims:
         raise DomainError(
-            f"not a choice dimension of this campaign's rubric (one of: {', '.join(dims)})",
+            f"not {what} of this campaign's rubric (one of: {', '.join(dims) or 'none'})",
             field="target",
         )
     return dims[target]
+
+
+def labeled_count(campaign: Campaign, target: str, kind: str = DOCUMENT) -> int:
+    if kind == SPAN_TAGGER:
+        return len(span_labeled_item_ids(campaign=campaign, dimension=target))
+    return len(labeled_item_ids(campaign=campaign, dimension=target))
 
 
 def training_run_request(
@@ -121,8 +147,9 @@ def training_run_request(
     """
     if backend not in HYPERPARAMETERS:
         raise DomainError(f"unknown backend; one of {', '.join(HYPERPARAMETERS)}", field="backend")
-    _check_target(campaign, target)
-    n = len(labeled_item_ids(campaign=campaign, dimension=target))
+    kind = backend_kind(backend)
+    _check_target(campaign, target, kind)
+    n = labeled_count(campaign, target, kind)
     if n < MIN_LABELS:
         raise DomainError(
             f"{n} labeled items on {target}; training needs at least {MIN_LABELS}",
@@ -131,7 +158,7 @@ def training_run_request(
         )
     expire_dead_runs(campaign, target)
     params = dict(hyperparameters or {})
-    if backend == "transformer" and "model_path" not in params:
+    if backend in ("transformer", "span_transformer") and "model_path" not in params:
         configured = settings.ASSAY_CLASSIFIER_MODEL_PATH
         if configured:
             params["model_path"] = configured
@@ -140,6 +167,7 @@ def training_run_request(
             run = TrainingRun.objects.create(
                 campaign=campaign,
                 target=target,
+                kind=kind,
                 backend=backend,
                 trigger=trigger,
                 requested_by=user if user is not None and user.is_authenticated else None,
@@ -169,6 +197,8 @@ def new_labels_since_last_run(campaign: Campaign, target: str) -> int:
     )
     if last is not None:
         seen = {*last.train_item_ids, *last.calibration_item_ids, *last.eval_item_ids}
+    if target in span_dimensions(campaign):
+        return len(span_labeled_item_ids(campaign=campaign, dimension=target) - seen)
     return len(labeled_item_ids(campaign=campaign, dimension=target) - seen)
 
 

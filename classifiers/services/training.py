@@ -227,6 +227,12 @@ def training_run_execute(run_id: int, task_id: str = "") -> None:
     run = TrainingRun.objects.select_related("campaign__rubric").get(pk=run_id)
     requested = _model_params(run)  # _train replaces them with the fitted model's
     try:
+        if run.kind == TrainingRun.Kind.SPAN_TAGGER:
+            from classifiers.services.span_training import span_run_execute
+
+            span_run_execute(run, requested)
+            _succeed(run_id)
+            return
         ts = _snapshot(run)
         backend = _train(run, ts)
         run.metrics = evaluate(backend, ts)
@@ -249,6 +255,10 @@ def training_run_execute(run_id: int, task_id: str = "") -> None:
             finished_at=timezone.now(),
         )
         return
+    _succeed(run_id)
+
+
+def _succeed(run_id: int) -> None:
     TrainingRun.objects.filter(pk=run_id).update(
         status=TrainingRun.Status.SUCCEEDED, finished_at=timezone.now()
     )

@@ -92,6 +92,10 @@ def _clean_gold_values(campaign: Campaign, item: Item, values: Any) -> dict[str,
     cleaned = validate_values(schema, values, item.text)
     dims = {d["name"]: d for d in schema["dimensions"]}
     cleaned = {k: v for k, v in cleaned.items() if dims[k]["type"] != "text"}
+    # An empty span list is an expected value too ("no harmful span here"), not a missing one.
+    for name, value in values.items():
+        if value == [] and name in dims and dims[name]["type"] == "spans":
+            cleaned[name] = []
     if not cleaned:
         raise DomainError("gold needs at least one expected value", field="gold_values")
     return cleaned
