@@ -1,41 +1,23 @@
 """Scores for a batch of texts from the job's classifier versions, on the worker.
 
 Every version goes through the classifier app's `score_texts(version, texts)`: document
-classifiers answer {"probabilities": {class: p}}, span taggers {"spans": [...]}. Until that
-function exists, document classifiers are scored from their saved backend directly.
+classifiers answer {"probabilities": {class: p}}, span taggers {"spans": [...]}; it caches
+the loaded models per worker process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from classifiers.models import ClassifierVersion
 
 ScoreFn = Callable[[ClassifierVersion, list[str]], list[dict[str, Any]]]
 
-# Loaded backends per worker process, by version id: consecutive shards of a job reuse them.
-_backends: dict[int, Any] = {}
-
-
-def _fallback_score_texts(version: ClassifierVersion, texts: list[str]) -> list[dict[str, Any]]:
-    from classifiers.backends import load_backend
-
-    backend = _backends.get(version.pk)
-    if backend is None:
-        _backends.clear()
-        backend = _backends[version.pk] = load_backend(Path(version.run.artifact_path))
-    proba = backend.predict_proba(texts)
-    classes = list(backend.classes)
-    return [{"probabilities": {c: float(row[k]) for k, c in enumerate(classes)}} for row in proba]
-
 
 def score_fn() -> ScoreFn:
-    try:
-        from classifiers.services.scoring import score_texts
-    except ImportError:
-        return _fallback_score_texts
+    from classifiers.services.scoring import score_texts
+
     return score_texts
 
 

@@ -34,6 +34,28 @@ def trained_version(admin: Any) -> ClassifierVersion:
     return ClassifierVersion.objects.get(run=run)
 
 
+def trained_tagger(admin: Any) -> ClassifierVersion:
+    """A real lexicon span tagger trained from consensus spans; `admin` administers it."""
+    from tests.classifiers.span_helpers import spans_campaign
+
+    campaign, _ = spans_campaign(120)
+    MembershipFactory.create(campaign=campaign, user=admin, role=Membership.Role.ADMIN)
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=True):
+        from assay.celery import app
+
+        app.conf.task_always_eager = True
+        try:
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                run = training_run_request(
+                    campaign=campaign, target="harmful_spans", backend="span_lexicon"
+                )
+        finally:
+            app.conf.task_always_eager = False
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.SUCCEEDED, run.error
+    return ClassifierVersion.objects.get(run=run)
+
+
 def corpus_rows(n: int, offset: int = 200) -> list[dict[str, Any]]:
     rows = hatexplain_rows()[offset : offset + n]
     return [{"doc_id": f"d{i}", "content": r["text"], "meta": i} for i, r in enumerate(rows)]

@@ -211,7 +211,7 @@ def test_the_audit_samples_each_stratum_blind_and_reports_intervals(
     for item in items:  # nothing an annotator sees names the decision
         assert "remov" not in json.dumps(item.provenance) and "kept" not in item.prompt.text
     for a in samples:  # humans call every removed doc harmful and one kept doc
-        harmful = a.stratum == "removed" or a == [s for s in samples if s.stratum == "kept"][0]
+        harmful = a.stratum == "removed" or a == next(s for s in samples if s.stratum == "kept")
         Consensus.objects.create(
             campaign=campaign,
             item_id=a.item_id,
@@ -298,3 +298,39 @@ def test_downloads_list_finished_files_and_refuse_any_other_path(
     for bad in ("../../secret", "/etc/passwd", "cleaned/../report.json"):
         r = api.get(f"/api/cleaning/jobs/{job.pk}/files/", {"path": bad})
         assert r.status_code == 404
+
+
+@pytest.mark.parametrize("mode", ["replace", "delete"])
+def test_the_tagger_masks_spans_of_kept_documents(
+    mode: str, roots: Path, staff: Any, version: Any
+) -> None:
+    from tests.cleaning.helpers import trained_tagger
+
+    tagger = trained_tagger(staff)
+    rows = [
+        {"doc_id": "a", "content": "Über the river a moron said the weather was fine"},
+        {"doc_id": "b", "content": "we read the history book today"},
+    ]
+    write_jsonl(roots / "c.jsonl", rows)
+    job = run_job(
+        cleaning_job_create(
+            user=staff,
+            name="t",
+            path="c.jsonl",
+            text_field="content",
+            id_field="doc_id",
+            document_classifiers=[{"version": version.pk, "threshold": 1.0}],
+            tagger={"version": tagger.pk, "threshold": 0.1},
+            mask_mode=mode,
+        )
+    )
+    assert job.status == "succeeded", job.error
+    cleaned = {r["doc_id"]: r["content"] for r in outputs(job, "cleaned")}
+    masked = "[REDACTED:toxic]" if mode == "replace" else ""
+    assert cleaned["a"] == f"Über the river a {masked} said the weather was fine"
+    assert cleaned["b"] == rows[1]["content"]
+    attrs = {a["id"]: a for a in outputs(job, "attributes")}
+    [span] = attrs["a"]["spans"]
+    assert rows[0]["content"][span["start"] : span["end"]] == "moron" and span["masked"]
+    assert attrs["a"]["decision"] == "mask" and attrs["b"]["decision"] == "keep"
+    assert job.report["masked_spans_by_label"] == {"toxic": 1}
