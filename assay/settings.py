@@ -249,6 +249,7 @@ SPECTACULAR_SETTINGS = {
         "QueueStrategyEnum": "labeling.models.QueueStrategy",
         "TrainingRunStatusEnum": "classifiers.models.TrainingRun.Status",
         "ClassifierBackendEnum": "classifiers.models.BACKEND_CHOICES",
+        "CleaningJobStatusEnum": "cleaning.models.CleaningJob.Status",
     },
 }
 

@@ -62,6 +62,7 @@ api = [
     path("jobs/<int:pk>/", gen.JobDetailApi.as_view()),
     path("jobs/<int:pk>/restart/", gen.JobRestartApi.as_view()),
     path("jobs/<int:pk>/cancel/", gen.JobCancelApi.as_view()),
+    path("cleaning/classifiers/", cleaning.CleaningClassifiersApi.as_view()),
     path("cleaning/jobs/", cleaning.CleaningJobListApi.as_view()),
     path("cleaning/jobs/<int:pk>/", cleaning.CleaningJobDetailApi.as_view()),
     path("cleaning/jobs/<int:pk>/start/", cleaning.CleaningJobStartApi.as_view()),

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from cleaning import serializers as s
 from cleaning.audit import audit_open, audit_results
 from cleaning.models import CleaningJob
-from cleaning.selectors import job_of, jobs_of, output_files
+from cleaning.selectors import job_of, jobs_of, output_files, usable_versions
 from cleaning.services import (
     cleaning_job_cancel,
     cleaning_job_create,
@@ -39,6 +39,16 @@ def _job(request: Request, pk: int) -> CleaningJob:
 
 def _detail(request: Request, pk: int) -> Response:
     return Response(s.CleaningJobDetailSerializer(_job(request, pk)).data)
+
+
+class CleaningClassifiersApi(APIView):
+    @extend_schema(
+        responses=s.UsableVersionSerializer(many=True),
+        description="Trained classifier versions the caller may clean with (their campaigns').",
+    )
+    def get(self, request: Request) -> Response:
+        rows = usable_versions(access.signed_in(request))[:500]
+        return Response(s.UsableVersionSerializer(rows, many=True).data)
 
 
 class CleaningJobListApi(APIView):

@@ -8,7 +8,9 @@ from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from classifiers.models import ClassifierVersion, TrainingRun
 from cleaning.models import CleaningJob, CleaningShard
+from labeling import access
 
 
 def jobs_of(user: User) -> QuerySet[CleaningJob]:
@@ -41,3 +43,28 @@ def output_files(job: CleaningJob) -> list[tuple[str, int]]:
         if p.is_file() and not any(part.startswith(".") for part in rel.parts):
             out.append((str(rel), p.stat().st_size))
     return out
+
+
+def usable_versions(user: User) -> QuerySet[ClassifierVersion]:
+    """Trained classifier versions of the campaigns the user administers (all, for superusers):
+    the ones a cleaning job of theirs may use."""
+    qs = ClassifierVersion.objects.filter(run__status=TrainingRun.Status.SUCCEEDED).exclude(
+        run__artifact_path=""
+    )
+    if not user.is_superuser:
+        qs = qs.filter(campaign__in=access.campaigns_with_role(user, (access.ADMIN,)))
+    return (
+        qs.select_related("campaign")
+        .only(
+            "id",
+            "name",
+            "target",
+            "is_active",
+            "campaign__name",
+            "run__kind",
+            "run__backend",
+            "run__classes",
+        )
+        .select_related("run")
+        .order_by("-id")
+    )

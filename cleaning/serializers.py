@@ -162,6 +162,18 @@ class CleaningJobDetailSerializer(CleaningJobSerializer):
         fields = [*CleaningJobSerializer.Meta.fields, "shards", "preview", "report", "datasheet"]
 
 
+class UsableVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    target = serializers.CharField()
+    kind = serializers.CharField(source="run.kind")
+    backend = serializers.CharField(source="run.backend")
+    classes = serializers.ListField(child=serializers.CharField(), source="run.classes")
+    is_active = serializers.BooleanField()
+    campaign_id = serializers.IntegerField()
+    campaign_name = serializers.CharField(source="campaign.name")
+
+
 class OutputFileSerializer(serializers.Serializer):
     path = serializers.CharField()
     bytes = serializers.IntegerField()

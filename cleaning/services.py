@@ -326,30 +326,37 @@ def send_shards(job_id: int, shards: Any) -> list[int]:
 
 
 def stale_shards(job_id: int) -> Any:
-    """Shards whose run died (stale heartbeat), or whose message was lost (queued long ago)."""
+    """Shards whose run died (a stale heartbeat), or that were never sent. A queued shard that
+    was sent waits its turn in the broker: sending it again would only add a duplicate."""
     stale = timezone.now() - timedelta(seconds=settings.ASSAY_JOB_STALE_SECONDS)
     return CleaningShard.objects.filter(job_id=job_id).filter(
         Q(status=CleaningShard.Status.RUNNING, heartbeat_at__lt=stale)
-        | Q(status=CleaningShard.Status.QUEUED, enqueued_at__lt=stale)
         | Q(status=CleaningShard.Status.QUEUED, enqueued_at__isnull=True)
     )
 
 
-def cleaning_job_sweep(job_id: int) -> int:
-    """Send again the shards of a running job that died or were lost; while it runs, look again
-    later. The filesystem broker never hands a killed worker's task to another worker."""
+def resend_stale(job_id: int) -> int:
+    """Send again the shards of a running job that died or were never sent; when all have
+    succeeded and no report exists, send the finalizer. Safe to call at any time."""
     job = CleaningJob.objects.filter(pk=job_id).first()
     if job is None or job.status != CleaningJob.Status.RUNNING:
         return 0
     sent = send_shards(job_id, stale_shards(job_id))
     if sent:
         log.warning("cleaning job %s: sent %d dead or lost shard(s) again", job_id, len(sent))
-    pending = job.shards.exclude(status=CleaningShard.Status.SUCCEEDED).exists()
-    if pending:
-        _send(job, "sweep", countdown=settings.ASSAY_JOB_STALE_SECONDS)
-    elif not job.report:
+    if not job.shards.exclude(status=CleaningShard.Status.SUCCEEDED).exists():
         _send_finalize(job_id)
     return len(sent)
+
+
+def cleaning_job_sweep(job_id: int) -> int:
+    """The sweep task's body: resend_stale, then look again later while the job runs (the
+    filesystem broker never hands a killed worker's task to another worker)."""
+    sent = resend_stale(job_id)
+    job = CleaningJob.objects.filter(pk=job_id).first()
+    if job is not None and job.status == CleaningJob.Status.RUNNING:
+        _send(job, "sweep", countdown=settings.ASSAY_JOB_STALE_SECONDS)
+    return sent
 
 
 @transaction.atomic

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cleaning.models import CleaningJob
-from cleaning.services import cleaning_job_create, cleaning_job_sweep
+from cleaning.services import cleaning_job_create, resend_stale
 from core.errors import DomainError
 
 
@@ -81,6 +81,6 @@ class Command(BaseCommand):
                     raise CommandError(job.error or job.status)
                 return
             if time.monotonic() - last_sweep > 10:
-                cleaning_job_sweep(job_id)
+                resend_stale(job_id)
                 last_sweep = time.monotonic()
             time.sleep(2)
