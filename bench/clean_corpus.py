@@ -102,7 +102,7 @@ def _train(campaign: Any, target: str, backend: str, **params: Any) -> Any:
     return ClassifierVersion.objects.get(run=run)
 
 
-def _campaign(user: Any, name: str) -> Any:
+def _campaign(user: Any, name: str) -> tuple[Any, Any]:
     from generation.models import CandidateModel
     from labeling.campaigns.services import campaign_create
 
@@ -113,7 +113,7 @@ def _campaign(user: Any, name: str) -> Any:
     return campaign, model
 
 
-def _items(campaign: Any, model: Any, texts: list[str]) -> list[int]:
+def _items(campaign: Any, model: Any, texts: list[str]) -> list[tuple[str, int]]:
     from labeling.campaigns.services import NewItem, items_create, prompts_import
 
     lines = [json.dumps({"id": f"p{i}", "text": f"post {i}"}) for i in range(len(texts))]
@@ -132,6 +132,17 @@ def _items(campaign: Any, model: Any, texts: list[str]) -> list[int]:
     )
 
 
+def char_runs(offsets: list[int]) -> list[tuple[int, int]]:
+    """Consecutive character offsets as [start, end) spans."""
+    runs: list[list[int]] = []
+    for o in sorted(set(offsets)):
+        if runs and o == runs[-1][1]:
+            runs[-1][1] = o + 1
+        else:
+            runs.append([o, o + 1])
+    return [(a, b) for a, b in runs]
+
+
 def train_classifiers(user: Any) -> dict[str, Any]:
     from labeling.models import Consensus
 
@@ -140,8 +151,12 @@ def train_classifiers(user: Any) -> dict[str, Any]:
     random.Random(1).shuffle(rows)
     out = {}
     for backend, n, params in (
-        ("tfidf_logreg", 3000, {}),
-        ("transformer", 300, {"epochs": 1, "max_length": 64, "batch_size": 32}),
+        ("tfidf_logreg", 3000, {"crossfit_folds": 2}),
+        (
+            "transformer",
+            300,
+            {"epochs": 1, "max_length": 64, "batch_size": 32, "crossfit_folds": 2},
+        ),
     ):
         campaign, model = _campaign(user, f"bench-clean harm {backend}")
         texts = [r["text"] for r in rows[:n]]
@@ -168,16 +183,7 @@ def train_classifiers(user: Any) -> dict[str, Any]:
     ids = dict(_items(campaign, model, [p["text"] for p in posts]))
     cons = []
     for i, p in enumerate(posts):
-        offsets = sorted(json.loads(p["spans"]))
-        spans, start, prev = [], None, None
-        for o in offsets:
-            if start is None or o != prev + 1:
-                if start is not None:
-                    spans.append((start, prev + 1))
-                start = o
-            prev = o
-        if start is not None:
-            spans.append((start, prev + 1))
+        spans = char_runs(json.loads(p["spans"]))
         value = [{"start": a, "end": b, "label": "toxic", "text": p["text"][a:b]} for a, b in spans]
         cons.append(
             Consensus(
@@ -197,7 +203,9 @@ def train_classifiers(user: Any) -> dict[str, Any]:
 
 class Workers:
     def __init__(self, queue: str, n: int, threads: int) -> None:
-        self.queue, self.procs, self.threads = queue, [], threads
+        self.queue, self.threads = queue, threads
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.logs: list[Any] = []
         for _ in range(n):
             self.add()
 
@@ -227,9 +235,14 @@ class Workers:
                 env=env,
                 start_new_session=True,
                 stdout=subprocess.DEVNULL,
-                stderr=open(VAR / f"{name.split('@')[0]}.log", "w"),
+                stderr=self._log(name),
             )
         )
+
+    def _log(self, name: str) -> Any:
+        handle = (VAR / f"{name.split('@')[0]}.log").open("a")
+        self.logs.append(handle)
+        return handle
 
     def peak_rss_mb(self) -> float:
         import psutil
