@@ -31,6 +31,7 @@ from cleaning.services import cleaning_job_fail, shard_finished
 log = logging.getLogger(__name__)
 
 EXAMPLE_CHARS = 2000
+SCORE_BATCH = 256
 
 # One loaded scorer per worker process: consecutive shards of a job reuse its models.
 _scorers: dict[str, Any] = {}
@@ -188,21 +189,28 @@ def _process_batch(
 def _run(shard: CleaningShard, token: str) -> dict[str, Any]:
     job = shard.job
     scorer = scorer_for(job)
+    # Loading the models can take a while on a busy machine: say so before the first batch.
+    if not _ours(shard.pk, token).update(heartbeat_at=timezone.now()):
+        raise _Stopped()
     policy = policy_of(job)
     tally, rng = Tally(), random.Random(f"{job.pk}:{shard.index}")
     out = _Outputs(job, shard)
     try:
         row = shard.start
         path = Path(job.input_path)
-        for records in corpus.read_rows(
+        for batch in corpus.read_rows(
             path, job.input_format, shard.start, shard.end, shard.byte_offset
         ):
-            _process_batch(job, shard, row, records, scorer, policy, out, tally, rng)
-            row += len(records)
-            if not _ours(shard.pk, token).update(
-                done=row - shard.start, heartbeat_at=timezone.now()
-            ):
-                raise _Stopped()
+            # A heartbeat per SCORE_BATCH documents: far inside the stale limit even for a
+            # transformer on a busy CPU.
+            for lo in range(0, len(batch), SCORE_BATCH):
+                records = batch[lo : lo + SCORE_BATCH]
+                _process_batch(job, shard, row, records, scorer, policy, out, tally, rng)
+                row += len(records)
+                if not _ours(shard.pk, token).update(
+                    done=row - shard.start, heartbeat_at=timezone.now()
+                ):
+                    raise _Stopped()
         if row != shard.end:
             raise ValueError(f"the corpus ended at row {row}; the shard ends at {shard.end}")
         out.commit()
