@@ -222,6 +222,21 @@ def _run(shard: CleaningShard, token: str) -> dict[str, Any]:
 
 def shard_run(shard_id: int, worker: str = "") -> None:
     """Clean the shard's rows and write its outputs; the last shard sends the finalizer."""
+    pending = (
+        CleaningShard.objects.select_related("job")
+        .filter(pk=shard_id, job__status=CleaningJob.Status.RUNNING)
+        .exclude(status=CleaningShard.Status.SUCCEEDED)
+        .first()
+    )
+    if pending is None:
+        return
+    try:
+        # The models load before the claim: a slow load never looks like a dead worker.
+        scorer_for(pending.job)
+    except Exception as exc:
+        log.exception("cleaning shard %s: the classifiers failed to load", shard_id)
+        cleaning_job_fail(pending.job_id, f"the classifiers failed to load: {exc}")
+        return
     token = _claim(shard_id, worker)
     if token is None:
         log.info("cleaning shard %s is done, held by a live run, or its job stopped", shard_id)
