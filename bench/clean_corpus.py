@@ -360,9 +360,11 @@ def main() -> None:
         user = get_user_model().objects.create_superuser("bench", password="x")
         versions = train_classifiers(user)
         saved.write_text(json.dumps({k: v.pk for k, v in versions.items()}))
-    results: dict[str, Any] = {
-        "corpus": {"docs": n, "unique_texts": unique, "transformer_docs": nt}
-    }
+    # With --only, the other path's figures of an earlier run are kept.
+    results: dict[str, Any] = (
+        json.loads(RESULTS.read_text()) if args.only and RESULTS.exists() else {}
+    )
+    results["corpus"] = {"docs": n, "unique_texts": unique, "transformer_docs": nt}
     rows = []
     for path_kind, queue, corpus, docs in (
         ("lexicon", "default", "corpus.jsonl", n),

@@ -409,9 +409,11 @@ def cleaning_job_fail(job_id: int, error: str) -> None:
 
 
 def _send_finalize(job_id: int) -> None:
+    """The finalizer goes to the job's queue: a `gpu`-only job may have no `default` worker."""
     from cleaning.tasks import finalize_job
 
-    transaction.on_commit(lambda: finalize_job.delay(job_id))
+    queue = CleaningJob.objects.values_list("queue", flat=True).get(pk=job_id)
+    transaction.on_commit(lambda: finalize_job.apply_async((job_id,), queue=queue))
 
 
 def shard_finished(job_id: int) -> None:
