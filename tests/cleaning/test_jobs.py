@@ -55,7 +55,7 @@ def run_job(job: CleaningJob) -> CleaningJob:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt") as fh:  # type: ignore[operator]
+    with opener(path, "rt") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
@@ -95,9 +95,11 @@ def test_every_document_lands_once_in_cleaned_or_removed_with_its_attributes(
     for a in attrs:
         p = a["scores"][name]["positive"]
         assert a["decision"] == ("remove" if p >= 0.5 else "keep")
-    assert job.report["counts"].get("remove", 0) == len(removed) > 0
-    assert job.report["counts"].get("keep", 0) == len(cleaned) > 0
-    assert sum(job.report["doc_hist"][name]) == 45
+    report = job.report
+    assert report is not None
+    assert report["counts"].get("remove", 0) == len(removed) > 0
+    assert report["counts"].get("keep", 0) == len(cleaned) > 0
+    assert sum(report["doc_hist"][name]) == 45
     sheet = json.loads((Path(job.output_dir) / "datasheet.json").read_text())
     assert sheet["input"]["sha256"] == job.input_sha256 and len(job.input_sha256) == 64
     assert sheet["classifiers"]["document"][0]["threshold"] == 0.5
@@ -333,4 +335,4 @@ def test_the_tagger_masks_spans_of_kept_documents(
     [span] = attrs["a"]["spans"]
     assert rows[0]["content"][span["start"] : span["end"]] == "moron" and span["masked"]
     assert attrs["a"]["decision"] == "mask" and attrs["b"]["decision"] == "keep"
-    assert job.report["masked_spans_by_label"] == {"toxic": 1}
+    assert job.report is not None and job.report["masked_spans_by_label"] == {"toxic": 1}
