@@ -34,7 +34,7 @@ FRONTEND_SRC := $(shell find frontend/src -type f 2>/dev/null) frontend/package-
 frontend/node_modules/.package-lock.json: frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 
-frontend/openapi.yaml: $(STAMP) $(shell find assay labeling generation classifiers -name '*.py')
+frontend/openapi.yaml: $(STAMP) $(shell find assay labeling generation classifiers cleaning -name '*.py')
 	$(PY) manage.py spectacular --file frontend/openapi.yaml --validate --fail-on-warn
 
 frontend/dist/index.html: frontend/node_modules/.package-lock.json frontend/openapi.yaml $(FRONTEND_SRC)

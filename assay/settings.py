@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "labeling",
     "generation",
     "classifiers",
+    "cleaning",
 ]
 
 MIDDLEWARE = [
@@ -250,6 +251,7 @@ SPECTACULAR_SETTINGS = {
         "ClassifierBackendEnum": "classifiers.models.BACKEND_CHOICES",
         "ClassifierKindEnum": "classifiers.models.TrainingRun.Kind",
         "ScoringRequestStatusEnum": "classifiers.models.ScoringRequest.Status",
+        "CleaningJobStatusEnum": "cleaning.models.CleaningJob.Status",
     },
 }
 
@@ -321,6 +323,15 @@ ASSAY_CLASSIFIER_MODEL_PATH = env_str("ASSAY_CLASSIFIER_MODEL_PATH", "")
 ASSAY_IMPORT_MAX_BYTES = env_int("ASSAY_IMPORT_MAX_BYTES", 64 * 1024 * 1024)
 if ASSAY_IMPORT_MAX_BYTES < 1:
     raise ConfigError("ASSAY_IMPORT_MAX_BYTES must be a positive number of bytes")
+
+# Cleaning jobs read corpora only under this folder on the workers (no other path is accepted)
+# and write their outputs under the second one.
+ASSAY_CLEANING_ROOT = env_str("ASSAY_CLEANING_ROOT", str(VAR_DIR / "corpora"))
+ASSAY_CLEANING_OUTPUT_DIR = env_str("ASSAY_CLEANING_OUTPUT_DIR", str(VAR_DIR / "cleaning"))
+ASSAY_CLEANING_SHARD_SIZE = env_int("ASSAY_CLEANING_SHARD_SIZE", 10_000, minimum=1)
+ASSAY_CLEANING_UPLOAD_MAX_BYTES = env_int(
+    "ASSAY_CLEANING_UPLOAD_MAX_BYTES", 256 * 1024 * 1024, minimum=1
+)
 
 LOGGING = {
     "version": 1,

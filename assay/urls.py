@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from assay.views import MeApi, api_docs, api_redoc, health, spa
 from classifiers import apis as clf
+from cleaning import apis as cleaning
 from core.accounts import SignInView, TokenApi, UserTokensApi
 from core.api import ids_in_range
 from generation import apis as gen
@@ -73,6 +74,14 @@ api = [
     path("jobs/<int:pk>/", gen.JobDetailApi.as_view()),
     path("jobs/<int:pk>/restart/", gen.JobRestartApi.as_view()),
     path("jobs/<int:pk>/cancel/", gen.JobCancelApi.as_view()),
+    path("cleaning/classifiers/", cleaning.CleaningClassifiersApi.as_view()),
+    path("cleaning/jobs/", cleaning.CleaningJobListApi.as_view()),
+    path("cleaning/jobs/<int:pk>/", cleaning.CleaningJobDetailApi.as_view()),
+    path("cleaning/jobs/<int:pk>/start/", cleaning.CleaningJobStartApi.as_view()),
+    path("cleaning/jobs/<int:pk>/resume/", cleaning.CleaningJobResumeApi.as_view()),
+    path("cleaning/jobs/<int:pk>/cancel/", cleaning.CleaningJobCancelApi.as_view()),
+    path("cleaning/jobs/<int:pk>/files/", cleaning.CleaningJobFilesApi.as_view()),
+    path("cleaning/jobs/<int:pk>/audit/", cleaning.CleaningAuditApi.as_view()),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", api_docs, name="api-docs"),
     path("redoc/", api_redoc, name="api-redoc"),

@@ -13,6 +13,7 @@ const CampaignDashboardPage = lazy(() => import("./pages/admin/CampaignDashboard
 const QualityPage = lazy(() => import("./pages/admin/QualityPage"));
 const ReviewPage = lazy(() => import("./pages/admin/ReviewPage"));
 const ClassifierPage = lazy(() => import("./pages/admin/ClassifierPage"));
+const CleaningPage = lazy(() => import("./pages/admin/CleaningPage"));
 const LeaderboardPage = lazy(() => import("./pages/LeaderboardPage"));
 const ModelPage = lazy(() => import("./pages/ModelPage"));
 
@@ -53,6 +54,8 @@ export default function App() {
             <Route path="/campaigns/:id" element={<CampaignDashboardPage />} />
             <Route path="/campaigns/:id/quality" element={<QualityPage />} />
             <Route path="/campaigns/:id/review" element={<ReviewPage />} />
+            <Route path="/cleaning" element={<CleaningPage />} />
+            <Route path="/cleaning/:id" element={<CleaningPage />} />
             <Route path="/leaderboard" element={<LeaderboardPage />} />
             <Route path="/models/:id" element={<ModelPage />} />
             <Route path="*" element={<NotFoundPage />} />
