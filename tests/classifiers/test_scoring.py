@@ -165,7 +165,7 @@ def test_score_texts_command_jsonl_and_csv(campaign: Campaign, tmp_path: Path) -
         + "\n"
     )
     out = tmp_path / "out.jsonl"
-    call_command("score_texts", version=tagger.pk, input=src, output=out, id_field="id")
+    call_command("score_texts", classifier_version=tagger.pk, input=src, output=out, id_field="id")
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", "c"]
     assert rows[0]["spans"][0]["label"] == "toxic" and rows[1]["spans"] == []
@@ -173,16 +173,20 @@ def test_score_texts_command_jsonl_and_csv(campaign: Campaign, tmp_path: Path) -
     csv_in = tmp_path / "in.csv"
     csv_in.write_text("id,text\nx,a loser\ny,the garden\n")
     csv_out = tmp_path / "out.csv"
-    call_command("score_texts", version=doc.pk, input=csv_in, output=csv_out, id_field="id")
+    call_command(
+        "score_texts", classifier_version=doc.pk, input=csv_in, output=csv_out, id_field="id"
+    )
     with csv_out.open() as f:
         table = list(csv.reader(f))
     assert table[0] == ["line", "id", "label", "p_safe", "p_unsafe"]
     assert [r[1] for r in table[1:]] == ["x", "y"]
 
     with pytest.raises(CommandError):
-        call_command("score_texts", version=999999, input=src, output=out)
+        call_command("score_texts", classifier_version=999999, input=src, output=out)
     with pytest.raises(CommandError):
-        call_command("score_texts", version=tagger.pk, input=src, output=tmp_path / "o.txt")
+        call_command(
+            "score_texts", classifier_version=tagger.pk, input=src, output=tmp_path / "o.txt"
+        )
 
 
 def test_char_f1_hand_computed() -> None:

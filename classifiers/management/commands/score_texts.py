@@ -1,6 +1,6 @@
 """Score a file of texts with a classifier version: JSONL or CSV in, JSONL or CSV out.
 
-    manage.py score_texts --version 12 --input held_out.jsonl --output scored.jsonl
+    manage.py score_texts --classifier-version 12 --input held_out.jsonl --output scored.jsonl
         [--text-field text] [--id-field id] [--batch-size 256]
 
 Each output row keeps the input's id field (when named) and the text's row number, then the
@@ -50,7 +50,9 @@ class Command(BaseCommand):
     help = "Score a JSONL or CSV file of texts with a classifier version (document or tagger)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--version", type=int, required=True, help="classifier version id")
+        parser.add_argument(
+            "--classifier-version", type=int, required=True, help="classifier version id"
+        )
         parser.add_argument("--input", type=Path, required=True, help=".jsonl or .csv")
         parser.add_argument("--output", type=Path, required=True, help=".jsonl or .csv")
         parser.add_argument("--text-field", default="text")
@@ -61,9 +63,9 @@ class Command(BaseCommand):
         from classifiers.selectors import version_for_user
         from classifiers.services.scoring import score_texts, version_classes, version_kind
 
-        version = version_for_user(opts["version"])
+        version = version_for_user(opts["classifier_version"])
         if version is None:
-            raise CommandError(f"no classifier version {opts['version']}")
+            raise CommandError(f"no classifier version {opts['classifier_version']}")
         src, dst = opts["input"], opts["output"]
         for p in (src, dst):
             if p.suffix.lower() not in (".jsonl", ".csv"):
