@@ -15,7 +15,8 @@ from django.urls import URLPattern
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from classifiers.models import TrainingRun
+from classifiers.models import ClassifierVersion, ScoringRequest, TrainingRun
+from cleaning.models import CleaningJob
 from generation.models import CandidateModel, GenerationJob
 from generation.services import generation_job_start
 from labeling.models import Annotation, Assignment, Campaign, Item, Membership, Prompt
@@ -57,6 +58,9 @@ class World:
     job: GenerationJob
     assignment: Assignment
     run: TrainingRun
+    version: ClassifierVersion
+    scoring: ScoringRequest
+    cleaning_job: CleaningJob
 
     def ids(self) -> dict[str, int]:
         return {
@@ -66,6 +70,9 @@ class World:
             "assignment": self.assignment.pk,
             "run": self.run.pk,
             "user": self.people["annotator"].pk,
+            "version": self.version.pk,
+            "scoring": self.scoring.pk,
+            "cleaning_job": self.cleaning_job.pk,
         }
 
 
@@ -84,8 +91,26 @@ def world(
     run = TrainingRun.objects.create(
         campaign=campaign, target="harm", backend="tfidf_logreg", status="succeeded"
     )
+    version = ClassifierVersion.objects.create(
+        run=run, campaign=campaign, target="harm", name="v1", decision="first version"
+    )
+    # Asked by the campaign's admin: campaign readers may poll it, nobody else.
+    scoring = ScoringRequest.objects.create(
+        version=version, requested_by=people["admin"], texts=["a text"]
+    )
+    # Cleaning jobs are per user: the staff user's job is nobody else's.
+    cleaning_job = CleaningJob.objects.create(
+        owner=people["staff"],
+        name="corpus",
+        input_path="/nonexistent/corpus.jsonl",
+        input_format="jsonl",
+        text_field="text",
+        id_field="id",
+    )
     campaign.refresh_from_db()
-    return World(campaign, people, items, gen_model, job, assignment, run)
+    return World(
+        campaign, people, items, gen_model, job, assignment, run, version, scoring, cleaning_job
+    )
 
 
 def _call(client: APIClient, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
@@ -116,6 +141,9 @@ class Case:
             "assignments/": "assignment",
             "classifier-runs/": "run",
             "users/": "user",
+            "classifier-versions/": "version",
+            "classifier-scorings/": "scoring",
+            "cleaning/jobs/": "cleaning_job",
         }
         pk = next((w.ids()[v] for k, v in key.items() if self.route.startswith(k)), 0)
         return "/api/" + path.format(pk=pk) + self.query
@@ -333,6 +361,60 @@ CASES = [
         "care/preferences/",
         EVERYONE_200,
         lambda w: {"blur_outputs": False},
+    ),
+    # Scoring texts with a classifier version: the campaign's admins and viewers.
+    Case(
+        "classifier-version-score",
+        "post",
+        "classifier-versions/<int:pk>/score/",
+        _roles(404, 403, 400, 400, 404),  # readers: past the check, but no texts
+        lambda w: {"texts": []},
+    ),
+    Case("classifier-scoring", "get", "classifier-scorings/<int:pk>/", READERS_200),
+    # Cleaning jobs: anyone lists their own; staff start them; a job is its owner's alone.
+    Case("cleaning-classifiers", "get", "cleaning/classifiers/", EVERYONE_200),
+    Case("cleaning-jobs", "get", "cleaning/jobs/", EVERYONE_200),
+    Case(
+        "cleaning-job-create",
+        "post",
+        "cleaning/jobs/",
+        _roles(403, 403, 403, 403, 400),  # staff: past the check, but no corpus
+        lambda w: {"name": "x"},
+    ),
+    Case("cleaning-job", "get", "cleaning/jobs/<int:pk>/", _roles(404, 404, 404, 404, 200)),
+    Case(
+        "cleaning-job-start",
+        "post",
+        "cleaning/jobs/<int:pk>/start/",
+        _roles(404, 404, 404, 404, 409),  # the owner: past the check, but the job is already queued
+    ),
+    Case(
+        "cleaning-job-resume",
+        "post",
+        "cleaning/jobs/<int:pk>/resume/",
+        _roles(404, 404, 404, 404, 200),
+    ),
+    Case(
+        "cleaning-job-cancel",
+        "post",
+        "cleaning/jobs/<int:pk>/cancel/",
+        _roles(404, 404, 404, 404, 200),
+    ),
+    Case(
+        "cleaning-job-files",
+        "get",
+        # The owner too, until an audit is opened: it reports the audit's labels.
+        "cleaning/jobs/<int:pk>/files/",
+        _roles(404, 404, 404, 404, 200),
+    ),
+    # The owner too, until an audit is opened.
+    Case("cleaning-audit", "get", "cleaning/jobs/<int:pk>/audit/", _roles(404, 404, 404, 404, 404)),
+    Case(
+        "cleaning-audit-open",
+        "post",
+        "cleaning/jobs/<int:pk>/audit/",
+        _roles(404, 404, 404, 404, 409),  # the owner: the job has not finished
+        lambda w: {},
     ),
     # Accounts: staff revoke anyone's API token (campaign admins are not staff).
     Case("user-tokens-revoke", "delete", "users/<int:pk>/tokens/", _roles(403, 403, 403, 403, 204)),

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 CACHE_SIZE = 4
 BATCH = 256
-_cache: OrderedDict[str, Any] = OrderedDict()
+_cache: OrderedDict[tuple[str, int], Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -41,6 +41,14 @@ def version_classes(version: ClassifierVersion) -> list[str]:
     return list(version.run.classes)
 
 
+def _written_at(path: Path) -> int:
+    """The newest modification time of the artifact (a file, or a folder and its files)."""
+    times = [path.stat().st_mtime_ns]
+    if path.is_dir():
+        times += [p.stat().st_mtime_ns for p in path.rglob("*")]
+    return max(times)
+
+
 def loaded_model(version: ClassifierVersion) -> ClassifierBackend | SpanTagger:
     """The version's fitted model, from the per-process cache when it is there."""
     from classifiers.backends import load_any
@@ -48,13 +56,19 @@ def loaded_model(version: ClassifierVersion) -> ClassifierBackend | SpanTagger:
     path = version.run.artifact_path
     if not path:
         raise ValueError(f"version {version.name} has no saved model")
+    # Keyed by the artifact's path and modification time: a path written again (a run id
+    # reused after a restore, a retrained folder) is loaded afresh, never served stale.
+    try:
+        key = (path, _written_at(Path(path)))
+    except OSError as exc:
+        raise ValueError(f"version {version.name}: its saved model is missing") from exc
     with _lock:
-        if path in _cache:
-            _cache.move_to_end(path)
-            return _cache[path]
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
     model = load_any(Path(path))
     with _lock:
-        _cache[path] = model
+        _cache[key] = model
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return model

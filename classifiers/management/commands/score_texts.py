@@ -28,9 +28,14 @@ def _rows(path: Path, text_field: str) -> Iterator[tuple[int, dict[str, Any] | N
     """(line, row or None when unreadable, problem)."""
     with path.open(newline="", encoding="utf-8") as f:
         if path.suffix.lower() == ".csv":
-            csv.field_size_limit(sys.maxsize)
-            for n, row in enumerate(csv.DictReader(f), start=2):
-                yield n, row, ""
+            # The limit is process-wide (the web process's prompt import relies on the
+            # default): raised while this file is read, then put back.
+            before = csv.field_size_limit(sys.maxsize)
+            try:
+                for n, row in enumerate(csv.DictReader(f), start=2):
+                    yield n, row, ""
+            finally:
+                csv.field_size_limit(before)
             return
         for n, line in enumerate(f, start=1):
             if not line.strip():
