@@ -48,7 +48,7 @@ def test_sampling_keeps_temperature_and_top_p() -> None:
 
 
 def test_a_folder_without_config_is_a_clear_load_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="folder has no config.json"):
+    with pytest.raises(ModelLoadError, match=r"folder has no config\.json"):
         load_backend("vllm", str(tmp_path), batch_size=4)
 
 
