@@ -201,7 +201,7 @@ class VllmServer:
             "--enforce-eager",
             "--max-model-len",
             "2048",
-            "--disable-log-stats",
+            # Not --disable-log-stats: it also turns off the Prometheus counters the tests read.
         ]
         env = {**os.environ, **SERVER_ENV}
         env.pop("VIRTUAL_ENV", None)
