@@ -205,6 +205,18 @@ def run_vllm_http(n: int, max_new_tokens: int, concurrency: int = 16) -> dict[st
     }
 
 
+def _identity(results: dict[str, Any], texts: dict[str, dict[str, str]]) -> None:
+    """As soon as vLLM's and a transformers run's outputs are both in: how many are identical."""
+    reference = next((texts[k] for k in ENGINES if k in texts and k != "vllm_http"), None)
+    if reference is None or "vllm_http" not in texts:
+        return
+    if "identical_to_transformers" in results["vllm_http"]:
+        return
+    same = sum(texts["vllm_http"].get(p) == t for p, t in reference.items())
+    results["vllm_http"]["identical_to_transformers"] = f"{same}/{len(reference)}"
+    print(f"vllm_http outputs byte-identical to transformers: {same}/{len(reference)}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", choices=["old", "new"])
@@ -231,6 +243,7 @@ def main() -> None:
         texts[name] = r.pop("texts")
         r.update(prompts_n=args.prompts, max_new_tokens=args.max_new_tokens, greedy=True)
         results[name] = r
+        _identity(results, texts)
         print(
             f"{name:26s} {r['tokens_per_s']:8.1f} tok/s {r['items_per_s']:6.2f} items/s "
             f"{r['wall_s']:7.1f} s  threads={r['threads']}  load={r['load_avg_1m_before']:.1f}",
@@ -238,11 +251,6 @@ def main() -> None:
         )
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2) + "\n")
-    reference = next((texts[k] for k in ENGINES if k in texts and k != "vllm_http"), None)
-    if reference is not None and "vllm_http" in texts:
-        same = sum(texts["vllm_http"].get(p) == t for p, t in reference.items())
-        results["vllm_http"]["identical_to_transformers"] = f"{same}/{len(reference)}"
-        print(f"vllm_http outputs byte-identical to transformers: {same}/{len(reference)}")
 
     def ratio(a: str, b: str) -> str:
         if a in results and b in results:
