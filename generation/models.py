@@ -10,6 +10,7 @@ class CandidateModel(models.Model):
     class Backend(models.TextChoices):
         TRANSFORMERS = "transformers"
         OPENAI = "openai"  # any OpenAI-compatible HTTP server (vLLM, TGI, llama.cpp, APIs)
+        VLLM = "vllm"  # vLLM in the worker (`pip install .[vllm]`), a local HF folder
         IMPORTED = "imported"  # outputs brought from elsewhere; nothing to run
 
     class Endpoint(models.TextChoices):
@@ -48,11 +49,12 @@ class CandidateModel(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(backend__in=["transformers", "openai", "imported"]),
+                condition=Q(backend__in=["transformers", "openai", "vllm", "imported"]),
                 name="model_backend_valid",
             ),
             models.CheckConstraint(
-                condition=~Q(backend="transformers") | ~Q(path=""), name="model_path_for_backend"
+                condition=~Q(backend__in=["transformers", "vllm"]) | ~Q(path=""),
+                name="model_path_for_backend",
             ),
             models.CheckConstraint(
                 condition=~Q(backend="openai") | (~Q(base_url="") & ~Q(api_model="")),

@@ -8,6 +8,7 @@ stored, and the items' unique (prompt, model, params hash, sample) keeps any dup
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import traceback
@@ -60,7 +61,18 @@ def _load_backend_for(model: CandidateModel) -> Backend:
         model.path,
         batch_size=settings.ASSAY_GENERATION_BATCH_SIZE,
         threads=settings.ASSAY_TORCH_THREADS,
+        engine_args=_vllm_engine_args() if model.backend == CandidateModel.Backend.VLLM else None,
     )
+
+
+def _vllm_engine_args() -> dict[str, Any]:
+    try:
+        value = json.loads(settings.ASSAY_VLLM_ENGINE_ARGS or "{}")
+    except ValueError as exc:
+        raise ModelLoadError(f"ASSAY_VLLM_ENGINE_ARGS is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ModelLoadError("ASSAY_VLLM_ENGINE_ARGS must be a JSON object")
+    return value
 
 
 def _claim(chunk_id: int) -> str | None:

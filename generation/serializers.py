@@ -96,8 +96,9 @@ class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         backend = attrs.get("backend")
-        if backend == CandidateModel.Backend.TRANSFORMERS and not attrs.get("path"):
-            raise serializers.ValidationError({"path": "a transformers model needs a local path"})
+        local = (CandidateModel.Backend.TRANSFORMERS, CandidateModel.Backend.VLLM)
+        if backend in local and not attrs.get("path"):
+            raise serializers.ValidationError({"path": f"a {backend} model needs a local path"})
         if backend == CandidateModel.Backend.OPENAI:
             errors: dict[str, Any] = {}
             try:
@@ -108,7 +109,7 @@ class CandidateModelSerializer(serializers.ModelSerializer[CandidateModel]):
                 errors["api_model"] = "the model name the server knows"
             if errors:
                 raise serializers.ValidationError(errors)
-        elif backend == CandidateModel.Backend.TRANSFORMERS:
+        elif backend in local:
             # A revision of a local model is the loader's to fill in (content hash or commit).
             attrs["revision"] = ""
         return attrs
