@@ -943,7 +943,7 @@ def test_skip_someone_elses_assignment(world: World, client_as: Any) -> None:
     [
         ({"name": "t", "backend": "transformers"}, "path"),
         ({"name": "t", "backend": "transformers", "path": ""}, "path"),
-        ({"name": "t", "backend": "vllm", "path": "/m"}, "backend"),
+        ({"name": "t", "backend": "tgi", "path": "/m"}, "backend"),
         ({"backend": "imported"}, "name"),
         ({"name": "t", "backend": "imported", "default_decoding": [1]}, "default_decoding"),
     ],
