@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -228,25 +227,9 @@ class TransformerTagger:
         self.train_seconds = time.perf_counter() - started
 
     def _optimizer(self, n: int) -> tuple[Any, Any]:
-        import torch
-        from transformers import get_linear_schedule_with_warmup
+        from classifiers.backends.transformer import adamw_with_warmup
 
-        p = self.params
-        no_decay = ("bias", "LayerNorm.weight", "norm.weight")
-        named = [(k, w) for k, w in self.model.named_parameters() if w.requires_grad]
-        groups = [
-            {
-                "params": [w for k, w in named if not k.endswith(no_decay)],
-                "weight_decay": p["weight_decay"],
-            },
-            {"params": [w for k, w in named if k.endswith(no_decay)], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=p["lr"])
-        steps = math.ceil(n / p["batch_size"]) * p["epochs"]
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, int(steps * p["warmup_ratio"]), max(steps, 1)
-        )
-        return optimizer, scheduler
+        return adamw_with_warmup(self.model, self.params, n)
 
     def _token_scores(self, texts: list[str]) -> list[dict[tuple[int, int], tuple[float, int]]]:
         """Per text: token (start, end) -> (P(harmful), most likely label index)."""

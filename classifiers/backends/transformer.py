@@ -222,25 +222,7 @@ class TransformerClassifier:
         self.train_seconds = time.perf_counter() - started
 
     def _optimizer(self, n: int) -> tuple[Any, Any]:
-        import torch
-        from transformers import get_linear_schedule_with_warmup
-
-        p = self.params
-        no_decay = ("bias", "LayerNorm.weight", "norm.weight")
-        named = [(k, w) for k, w in self.model.named_parameters() if w.requires_grad]
-        groups = [
-            {
-                "params": [w for k, w in named if not k.endswith(no_decay)],
-                "weight_decay": p["weight_decay"],
-            },
-            {"params": [w for k, w in named if k.endswith(no_decay)], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=p["lr"])
-        steps = math.ceil(n / p["batch_size"]) * p["epochs"]
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, int(steps * p["warmup_ratio"]), max(steps, 1)
-        )
-        return optimizer, scheduler
+        return adamw_with_warmup(self.model, self.params, n)
 
     def _train_epoch(
         self,
@@ -369,3 +351,26 @@ def _fit_temperature(logits: torch.Tensor, labels: list[int]) -> float:
 
     optimizer.step(closure)
     return float(min(max(log_t.exp().item(), 0.05), 20.0))
+
+
+def adamw_with_warmup(model: Any, p: dict[str, Any], n: int) -> tuple[Any, Any]:
+    """AdamW (no decay on biases and norms) with linear warm-up and decay over `n` examples
+    times the epochs: the fine-tuning schedule of both transformer backends."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    no_decay = ("bias", "LayerNorm.weight", "norm.weight")
+    named = [(k, w) for k, w in model.named_parameters() if w.requires_grad]
+    groups = [
+        {
+            "params": [w for k, w in named if not k.endswith(no_decay)],
+            "weight_decay": p["weight_decay"],
+        },
+        {"params": [w for k, w in named if k.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=p["lr"])
+    steps = math.ceil(n / p["batch_size"]) * p["epochs"]
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(steps * p["warmup_ratio"]), max(steps, 1)
+    )
+    return optimizer, scheduler
