@@ -33,8 +33,15 @@ export function BlurGate({ campaign, sensitive, children }: Props) {
   const pref = useQuery(blurPreferenceQuery);
   const setPref = useSetBlurPreference();
   const [revealed, setRevealed] = useState(false);
+  // The annotator's choice shows in the same render as their click (the query cache notifies a
+  // task later, and a controlled checkbox would snap back until then); dropped if the server refuses.
+  const [chosen, setChosen] = useState<boolean | undefined>(undefined);
   // Until the preference is known, err on the side of blurring.
-  const blurOn = pref.data?.blur_outputs ?? true;
+  const blurOn = chosen ?? pref.data?.blur_outputs ?? true;
+  const setBlur = (on: boolean) => {
+    setChosen(on);
+    setPref.mutate(on, { onError: () => setChosen(undefined) });
+  };
   const blurred = sensitive && blurOn && !revealed;
 
   useEffect(() => {
@@ -63,7 +70,7 @@ export function BlurGate({ campaign, sensitive, children }: Props) {
           </button>
         </div>
       )}
-      <CareMenu campaign={campaign} blurOn={blurOn} setBlur={(on) => setPref.mutate(on)} pending={setPref.isPending} />
+      <CareMenu campaign={campaign} blurOn={blurOn} setBlur={setBlur} pending={setPref.isPending} />
     </div>
   );
 }

@@ -78,7 +78,9 @@ export function useSetBlurPreference() {
   return useMutation({
     mutationFn: (blur: boolean) => unwrap(api.PUT("/api/care/preferences/", { body: { blur_outputs: blur } })),
     // At once on screen; back to what the server holds if it refuses.
-    onMutate: (blur: boolean) => {
+    onMutate: async (blur: boolean) => {
+      // A fetch still in flight would put the old answer back over the new one.
+      await qc.cancelQueries({ queryKey: careKeys.preference });
       const before = qc.getQueryData(careKeys.preference);
       qc.setQueryData(careKeys.preference, { blur_outputs: blur });
       return before;
