@@ -57,6 +57,8 @@ migrate: install frontend
 
 demo: migrate
 	$(PY) manage.py load_demo
+	@# The real-label campaign's classifier, here: it would otherwise wait behind generation.
+	$(PY) manage.py train_classifier --all-due
 
 # Two workers, so refits and score refreshes never wait behind a generation chunk.
 run: demo

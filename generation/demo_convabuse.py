@@ -32,6 +32,7 @@ from labeling.campaigns.services import (
     prompts_import,
 )
 from labeling.models import Campaign, Item, Membership, Prompt
+from labeling.quality.consensus import consensus_refit
 from labeling.queue.services import annotation_submit, assignment_next, assignment_skip
 
 CAMPAIGN_NAME = "ConvAbuse: users' abuse toward two chatbots (real labels)"
@@ -161,4 +162,8 @@ def load_convabuse_campaign(*, admin: Any) -> tuple[Campaign, int]:
         return existing, 0
     utterances = read_slice()
     campaign = _build(utterances, admin)
-    return campaign, _replay(campaign, utterances)
+    replayed = _replay(campaign, utterances)
+    # Consensus now, in this process: `make run` trains the campaign's classifier next
+    # (manage.py train_classifier), before the workers start.
+    consensus_refit(campaign_id=campaign.pk, owner="load_demo")
+    return campaign, replayed
