@@ -134,6 +134,13 @@ def test_blurred_until_revealed_and_again_on_the_next_item(
     login(annotator, f"/campaigns/{campaign.pk}/label")
     expect(page.get_by_role("button", name="Submit")).to_be_visible()
     expect_blurred(page, True)
+    # The list of keys names the reveal key in a campaign that blurs.
+    page.keyboard.press("?")
+    help_list = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(help_list.get_by_text("Reveal a blurred output")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(help_list).to_have_count(0)
+    expect_blurred(page, True)
     page.keyboard.press("v")
     expect_blurred(page, False)
     expect(page.get_by_test_id("output-text")).to_contain_text("Harmful output number")

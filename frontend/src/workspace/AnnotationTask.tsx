@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { Assignment, CampaignDetail, Progress } from "../api/queries";
-import { BlurGate } from "../care/BlurGate";
+import { BlurGate, REVEAL_KEY } from "../care/BlurGate";
 import { HelpOverlay } from "../keyboard/HelpOverlay";
 import type { DimensionContext, Highlight } from "../rubric/kind";
 import { selectCodePoints, selectionRange } from "../rubric/offsets";
@@ -250,7 +250,16 @@ export function AnnotationTask({
         </section>
       </div>
 
-      {helpOpen && <HelpOverlay onClose={() => setHelpOpen(false)} letters={letterHelp} />}
+      {helpOpen && (
+        <HelpOverlay
+          onClose={() => setHelpOpen(false)}
+          letters={
+            (campaign.blur_outputs ?? "off") === "off"
+              ? letterHelp
+              : [...letterHelp, { key: REVEAL_KEY.toUpperCase(), title: "Reveal a blurred output (while it is blurred)" }]
+          }
+        />
+      )}
     </div>
   );
 }
