@@ -96,26 +96,17 @@ def span_decide(
 ) -> tuple[bool, str, dict[str, Any] | None]:
     """The document classifier's rule: promote only if better on this run's evaluation slice."""
     from classifiers.backends import load_any
+    from classifiers.services.training import promotion_decision
 
-    n = metrics["n"]
-    if active is None:
-        return (
-            True,
-            f"first version for {run.target} "
-            f"({PRIMARY_METRIC} {metrics[PRIMARY_METRIC]:.3f} on {n} evaluation items)",
-            None,
-        )
-    if active.run.classes != ss.labels:
-        return True, f"the span labels changed since {active.name}; it cannot be compared", None
-    old_tagger = load_any(Path(active.run.artifact_path))
-    baseline = span_evaluate(old_tagger, ss)  # type: ignore[arg-type]
-    new, old = metrics[PRIMARY_METRIC], baseline[PRIMARY_METRIC]
-    verdict = "better than" if new > old else "not better than"
-    reason = (
-        f"{PRIMARY_METRIC} {new:.3f} {verdict} {old:.3f} of {active.name} "
-        f"on the same {n} evaluation items"
+    return promotion_decision(
+        run,
+        metrics,
+        active,
+        metric=PRIMARY_METRIC,
+        classes=ss.labels,
+        what="span labels",
+        baseline=lambda v: span_evaluate(load_any(Path(v.run.artifact_path)), ss),  # type: ignore[arg-type]
     )
-    return new > old, reason, baseline
 
 
 def span_run_execute(run: TrainingRun, requested: dict[str, Any]) -> None:

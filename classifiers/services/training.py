@@ -9,6 +9,7 @@ import logging
 import shutil
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -166,30 +167,54 @@ def _active_version(run: TrainingRun) -> ClassifierVersion | None:
     )
 
 
+def promotion_decision(
+    run: TrainingRun,
+    metrics: dict[str, Any],
+    active: ClassifierVersion | None,
+    *,
+    metric: str,
+    classes: list[str],
+    what: str,
+    baseline: Callable[[ClassifierVersion], dict[str, Any]],
+) -> tuple[bool, str, dict[str, Any] | None]:
+    """The promotion rule of every classifier kind: the first version is promoted, and so is one
+    whose `classes` (named `what`) differ from the active version's, which cannot be compared;
+    otherwise only one whose `metric` beats the active version's on this run's evaluation slice
+    (`baseline` evaluates the active version there)."""
+    n = metrics["n"]
+    if active is None:
+        return (
+            True,
+            f"first version for {run.target} "
+            f"({metric} {metrics[metric]:.3f} on {n} evaluation items)",
+            None,
+        )
+    if active.run.classes != classes:
+        return True, f"the {what} changed since {active.name}; it cannot be compared", None
+    base = baseline(active)
+    new, old = metrics[metric], base[metric]
+    verdict = "better than" if new > old else "not better than"
+    reason = (
+        f"{metric} {new:.3f} {verdict} {old:.3f} of {active.name} on the same {n} evaluation items"
+    )
+    return new > old, reason, base
+
+
 def _decide(
     run: TrainingRun, ts: TrainingSet, metrics: dict[str, Any], active: ClassifierVersion | None
 ) -> tuple[bool, str, dict[str, Any] | None]:
     """Promote only if better than the active version on this run's evaluation slice."""
     from classifiers.backends import load_backend
 
-    n = metrics["n"]
-    if active is None:
-        return (
-            True,
-            f"first version for {run.target} "
-            f"({PRIMARY_METRIC} {metrics[PRIMARY_METRIC]:.3f} on {n} evaluation items)",
-            None,
-        )
-    if active.run.classes != ts.classes:
-        return True, f"the classes changed since {active.name}; it cannot be compared", None
-    baseline = evaluate(load_backend(Path(active.run.artifact_path)), ts)
-    new, old = metrics[PRIMARY_METRIC], baseline[PRIMARY_METRIC]
-    verdict = "better than" if new > old else "not better than"
-    reason = (
-        f"{PRIMARY_METRIC} {new:.3f} {verdict} {old:.3f} of {active.name} "
-        f"on the same {n} evaluation items"
+    return promotion_decision(
+        run,
+        metrics,
+        active,
+        metric=PRIMARY_METRIC,
+        classes=ts.classes,
+        what="classes",
+        baseline=lambda v: evaluate(load_backend(Path(v.run.artifact_path)), ts),
     )
-    return new > old, reason, baseline
 
 
 def _record_version(
