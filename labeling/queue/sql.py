@@ -198,6 +198,27 @@ _PICK_AND_LEASE_PG = (
 Leased = tuple[int, str, int, int, str, int, float | None]
 
 
+def pick_and_lease_pg(
+    campaign_id: int,
+    user_id: int,
+    order: str,
+    leased_at: Any,
+    expires_at: Any,
+    *,
+    public_only: bool = False,
+    probability: float | None = None,
+    without: tuple[str, ...] = (),
+) -> tuple[str, list[Any]]:
+    """PostgreSQL's one statement for `pick_and_lease`, and its parameters in order."""
+    where, order_by = _where(order, public_only, without)
+    pick, lease = [campaign_id, *without, user_id], [campaign_id, user_id, leased_at, expires_at]
+    record = [order, probability]
+    return (
+        _PICK_AND_LEASE_PG.format(where=where, order=order_by),
+        [*pick, *record, order != "gold", *lease, *record, campaign_id, user_id, leased_at],
+    )
+
+
 def pick_and_lease(
     campaign_id: int,
     user_id: int,
@@ -222,13 +243,17 @@ def pick_and_lease(
     """
     takes_slot = order != "gold"
     if connection.vendor == "postgresql":
-        where, order_by = _where(order, public_only, without)
-        leased, expires = _adapt(leased_at), _adapt(expires_at)
-        pick, lease = [campaign_id, *without, user_id], [campaign_id, user_id, leased, expires]
-        record = [order, probability]
         row = _fetchone(
-            _PICK_AND_LEASE_PG.format(where=where, order=order_by),
-            [*pick, *record, takes_slot, *lease, *record, campaign_id, user_id, leased],
+            *pick_and_lease_pg(
+                campaign_id,
+                user_id,
+                order,
+                _adapt(leased_at),
+                _adapt(expires_at),
+                public_only=public_only,
+                probability=probability,
+                without=without,
+            )
         )
         if row is None:
             return None

@@ -65,18 +65,13 @@ def test_the_one_statement_pick_and_lease_uses_the_same_index(order: str, index:
         is_gold=True, open_slots=0
     )
     user = member(campaign)
-    where, order_by = sql._ORDERS[order]
     now = timezone.now()
-    exposure = [campaign.pk, user.pk, now]
+    statement, params = sql.pick_and_lease_pg(campaign.pk, user.pk, order, now, now)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
         cursor.execute("SET enable_seqscan = off")
         # EXPLAIN without ANALYZE plans the statement and runs none of its writes.
-        cursor.execute(
-            "EXPLAIN " + sql._PICK_AND_LEASE_PG.format(where=where, order=order_by),
-            # pick; take the slot; lease; log the exposure (a private prompt's)
-            [campaign.pk, user.pk, order != "gold", campaign.pk, user.pk, now, now, *exposure],
-        )
+        cursor.execute("EXPLAIN " + statement, params)
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert index in plan, plan
     assert "Sort" not in plan, plan  # the index gives the order
