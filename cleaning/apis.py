@@ -94,6 +94,7 @@ class CleaningJobListApi(APIView):
             mask_mode=d["mask_mode"],
             replacement=d["replacement"],
             shard_size=d.get("shard_size"),
+            precision=d["precision"],
             start=d["start"],
         )
         return Response(

@@ -27,6 +27,10 @@ class CleaningJob(models.Model):
         REPLACE = "replace"
         DELETE = "delete"
 
+    class Precision(models.TextChoices):
+        FP32 = "fp32"
+        INT8 = "int8"  # transformer versions with int8 Linear layers on CPU workers
+
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cleaning_jobs"
     )
@@ -48,6 +52,7 @@ class CleaningJob(models.Model):
     mask_mode = models.CharField(max_length=8, choices=MaskMode.choices, default=MaskMode.REPLACE)
     replacement = models.CharField(max_length=200, default="[REDACTED:{label}]")
     queue = models.CharField(max_length=32, default="default")
+    precision = models.CharField(max_length=8, choices=Precision.choices, default=Precision.FP32)
     shard_size = models.PositiveIntegerField(default=10_000)
     output_dir = models.CharField(max_length=1000, blank=True)
     total_docs = models.PositiveBigIntegerField(default=0)

@@ -40,6 +40,14 @@ def _library_versions() -> dict[str, str]:
     return out
 
 
+def _precisions(job: CleaningJob) -> dict[str, list[str]]:
+    seen: dict[str, set[str]] = {}
+    for stats in job.shards.values_list("stats", flat=True):
+        for name, precision in ((stats or {}).get("precision") or {}).items():
+            seen.setdefault(name, set()).add(str(precision))
+    return {name: sorted(values) for name, values in sorted(seen.items())}
+
+
 def build_datasheet(job: CleaningJob, report: dict[str, Any]) -> dict[str, Any]:
     return {
         "job": job.pk,
@@ -62,6 +70,10 @@ def build_datasheet(job: CleaningJob, report: dict[str, Any]) -> dict[str, Any]:
                 for d in job.document_classifiers
             ],
             "tagger": job.tagger,
+            "precision_requested": job.precision,
+            # Per version, what its shards were scored with (a GPU worker, or a backend
+            # without int8, scores at full precision whatever the job asked).
+            "precision": _precisions(job),
         },
         "policy": {
             "remove": "a document whose P(positive) from any document classifier is at or "

@@ -51,10 +51,10 @@ def policy_of(job: CleaningJob) -> Policy:
 
 
 def scorer_for(job: CleaningJob) -> JobScorer:
-    key = f"{job.pk}:{job.document_classifiers}:{job.tagger}"
+    key = f"{job.pk}:{job.document_classifiers}:{job.tagger}:{job.precision}"
     if _scorers.get("key") != key:
         _scorers.clear()
-        _scorers["scorer"] = JobScorer(job.document_classifiers, job.tagger)
+        _scorers["scorer"] = JobScorer(job.document_classifiers, job.tagger, job.precision)
         _scorers["key"] = key
     scorer: JobScorer = _scorers["scorer"]
     return scorer
@@ -257,6 +257,7 @@ def shard_run(shard_id: int, worker: str = "") -> None:
             cleaning_job_fail(shard.job_id, f"shard {shard.index}: {error}")
         return
     stats["seconds"] = round(time.monotonic() - started, 3)
+    stats["precision"] = scorer_for(shard.job).effective
     if _ours(shard_id, token).update(
         status=CleaningShard.Status.SUCCEEDED,
         stats=stats,

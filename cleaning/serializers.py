@@ -79,6 +79,12 @@ class CleaningJobCreateSerializer(_NoUnknownFields):
         max_length=200, required=False, default="[REDACTED:{label}]", allow_blank=True
     )
     shard_size = serializers.IntegerField(min_value=10, max_value=1_000_000, required=False)
+    precision = serializers.ChoiceField(
+        choices=CleaningJob.Precision.choices,
+        default="fp32",
+        help_text="int8: transformer classifiers score with int8 Linear layers on CPU workers "
+        "(about 2.5x faster; probabilities a few thousandths off fp32). No effect on others.",
+    )
     start = serializers.BooleanField(
         default=True, help_text="false: score a sample first (preview), then POST start"
     )
@@ -139,6 +145,7 @@ class CleaningJobSerializer(serializers.ModelSerializer[CleaningJob]):
             "mask_mode",
             "replacement",
             "queue",
+            "precision",
             "shard_size",
             "total_docs",
             "done_docs",

@@ -198,6 +198,7 @@ def cleaning_job_create(
     mask_mode: str = "replace",
     replacement: str = "[REDACTED:{label}]",
     shard_size: int | None = None,
+    precision: str = "fp32",
     start: bool = True,
 ) -> CleaningJob:
     """A job over a corpus on the workers' storage or uploaded; everything is checked before
@@ -228,6 +229,7 @@ def cleaning_job_create(
         replacement=replacement,
         queue=queue,
         shard_size=shard_size or settings.ASSAY_CLEANING_SHARD_SIZE,
+        precision=precision,
     )
     job.output_dir = str(output_root() / f"job-{job.pk}")
     job.save(update_fields=["output_dir"])

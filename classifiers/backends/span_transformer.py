@@ -298,6 +298,15 @@ class TransformerTagger:
                 best = (f1, threshold)
         return best
 
+    def quantize_int8(self) -> bool:
+        """Score with int8 Linear layers from now on (CPU only; False on another device)."""
+        from classifiers.backends.transformer import quantize_for_cpu
+
+        if self.model is None or self._device != "cpu":
+            return False
+        self.model = quantize_for_cpu(self.model.eval())
+        return True
+
     def predict_spans(self, texts: list[str]) -> list[list[dict[str, Any]]]:
         if self.model is None:
             raise RuntimeError("the model is not fitted")

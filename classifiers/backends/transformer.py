@@ -58,6 +58,23 @@ def _pick_device(requested: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def quantize_for_cpu(model: torch.nn.Module) -> torch.nn.Module:
+    """The model's Linear layers as int8 with dynamic activation scales (torch's dynamic
+    quantization): for scoring on CPU only, about 2.5x faster than fp32 there; probabilities
+    move by a few thousandths (tests/classifiers/test_scoring.py measures it)."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        # torch marks torch.ao.quantization for a move to torchao; the call is the same.
+        warnings.simplefilter("ignore")
+        quantized: torch.nn.Module = torch.ao.quantization.quantize_dynamic(
+            model, {torch.nn.Linear}, dtype=torch.qint8
+        )
+    return quantized
+
+
 def _build_model(encoder: Any, n_classes: int, dropout: float) -> torch.nn.Module:
     import torch
 
@@ -253,6 +270,13 @@ class TransformerClassifier:
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
+
+    def quantize_int8(self) -> bool:
+        """Score with int8 Linear layers from now on (CPU only; False on another device)."""
+        if self.model is None or self._device != "cpu":
+            return False
+        self.model = quantize_for_cpu(self.model.eval())
+        return True
 
     def predict_proba(self, texts: list[str]) -> NDArray[np.float64]:
         import numpy as np

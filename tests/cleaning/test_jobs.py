@@ -103,6 +103,9 @@ def test_every_document_lands_once_in_cleaned_or_removed_with_its_attributes(
     sheet = json.loads((Path(job.output_dir) / "datasheet.json").read_text())
     assert sheet["input"]["sha256"] == job.input_sha256 and len(job.input_sha256) == 64
     assert sheet["classifiers"]["document"][0]["threshold"] == 0.5
+    # What each version was scored with (TF-IDF has no int8: fp32 whatever a job asks).
+    assert sheet["classifiers"]["precision_requested"] == "fp32"
+    assert sheet["classifiers"]["precision"] == {name: ["fp32"]}
 
 
 def test_a_finished_shard_is_never_redone(roots: Path, staff: Any, version: Any) -> None:
@@ -259,6 +262,7 @@ def test_api_refuses_bad_input_and_hides_other_users_jobs(
             "document_classifiers[0].version",
         ),
         ({**good, "document_classifiers": []}, "document_classifiers"),
+        ({**good, "precision": "fp16"}, "precision"),
     ]
     for body, field in cases:
         r = api.post("/api/cleaning/jobs/", body, format="json")

@@ -1,7 +1,7 @@
 """Score a file of texts with a classifier version: JSONL or CSV in, JSONL or CSV out.
 
     manage.py score_texts --classifier-version 12 --input held_out.jsonl --output scored.jsonl
-        [--text-field text] [--id-field id] [--batch-size 256]
+        [--text-field text] [--id-field id] [--batch-size 256] [--precision fp32|int8]
 
 Each output row keeps the input's id field (when named) and the text's row number, then the
 version's answer: for a document classifier the top `label` and one `p_<class>` per class, in
@@ -63,6 +63,12 @@ class Command(BaseCommand):
         parser.add_argument("--text-field", default="text")
         parser.add_argument("--id-field", default=None)
         parser.add_argument("--batch-size", type=int, default=256)
+        parser.add_argument(
+            "--precision",
+            choices=["fp32", "int8"],
+            default="fp32",
+            help="int8: a transformer version with int8 Linear layers on CPU (faster)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from classifiers.selectors import version_for_user
@@ -87,7 +93,7 @@ class Command(BaseCommand):
             batch: list[tuple[int, Any, str]] = []
 
             def flush() -> None:
-                results = score_texts(version, [t for _, _, t in batch])
+                results = score_texts(version, [t for _, _, t in batch], opts["precision"])
                 for (n, ident, _), result in zip(batch, results, strict=True):
                     writer(n, ident, result)
                 batch.clear()

@@ -125,6 +125,7 @@ function NewJob() {
   const [docs, setDocs] = useState<Record<number, boolean>>({});
   const [tagger, setTagger] = useState<number | "">("");
   const [maskMode, setMaskMode] = useState<"replace" | "delete">("replace");
+  const [precision, setPrecision] = useState<"fp32" | "int8">("fp32");
   const create = useMutation({
     mutationFn: async () => {
       const document_classifiers = Object.entries(docs)
@@ -137,6 +138,7 @@ function NewJob() {
         document_classifiers,
         tagger: tagger === "" ? null : { version: tagger, threshold: 0.5 },
         mask_mode: maskMode,
+        precision,
         start: false,
         ...(file ? {} : { path }),
       };
@@ -226,6 +228,13 @@ function NewJob() {
           <select value={maskMode} onChange={(e) => setMaskMode(e.target.value as "replace" | "delete")}>
             <option value="replace">replaced by [REDACTED:label]</option>
             <option value="delete">deleted</option>
+          </select>
+        </label>
+        <label>
+          Transformer classifiers on CPU workers score in
+          <select value={precision} onChange={(e) => setPrecision(e.target.value as "fp32" | "int8")}>
+            <option value="fp32">full precision (fp32)</option>
+            <option value="int8">int8 (about 2.5x faster; probabilities a few thousandths off)</option>
           </select>
         </label>
         {create.error && (
