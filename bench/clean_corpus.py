@@ -1,6 +1,7 @@
 """Cleaning jobs at scale: documents/s and MB/s with 1 and 2 real Celery worker processes, for
 the lexicon path (TF-IDF harm classifier + lexicon span tagger, `default` queue) and the
-transformer path (a MiniLM harm classifier fine-tuned here for a minute, `gpu` queue); peak
+transformer path (a MiniLM harm classifier fine-tuned here for a minute, `gpu` queue; in fp32 and
+with the job precision int8: int8 Linear layers on CPU); peak
 worker memory; and a worker SIGKILLed mid-job, replaced, with its shard sent again by the
 sweep: the output must hold every document exactly once.
 
@@ -281,6 +282,7 @@ def run_job(
     from cleaning.services import cleaning_job_create, resend_stale
 
     doc = versions["tfidf_logreg" if path_kind == "lexicon" else "transformer"]
+    precision = "int8" if path_kind.endswith("_int8") else "fp32"
     tagger = {"version": versions["span_lexicon"].pk, "threshold": 0.5}
     t0 = time.monotonic()
     job = cleaning_job_create(
@@ -292,6 +294,7 @@ def run_job(
         document_classifiers=[{"version": doc.pk, "threshold": 0.9}],
         tagger=tagger if path_kind == "lexicon" else None,
         shard_size=shard,
+        precision=precision,
     )
     peak, killed, last_sweep = 0.0, False, time.monotonic()
     while True:
@@ -336,7 +339,7 @@ def main() -> None:
     ap.add_argument("--transformer-docs", type=int, default=2_000)
     ap.add_argument("--shard", type=int, default=5_000)
     ap.add_argument("--fresh", action="store_true", help="Train the classifiers again")
-    ap.add_argument("--only", choices=["lexicon", "transformer"], default=None)
+    ap.add_argument("--only", choices=["lexicon", "transformer", "transformer_int8"], default=None)
     args = ap.parse_args()
     saved = VAR / "versions.json"
     if args.fresh or not saved.exists():
@@ -369,6 +372,8 @@ def main() -> None:
     for path_kind, queue, corpus, docs in (
         ("lexicon", "default", "corpus.jsonl", n),
         ("transformer", "gpu", "small.jsonl", nt),
+        # The same model scored with int8 Linear layers (the job's precision "int8").
+        ("transformer_int8", "gpu", "small.jsonl", nt),
     ):
         if args.only and args.only != path_kind:
             continue
@@ -377,13 +382,14 @@ def main() -> None:
             workers = Workers(queue, k, threads)
             time.sleep(6)
             try:
-                shard = args.shard if path_kind == "lexicon" else max(200, docs // 12)
+                shard = args.shard if path_kind == "lexicon" else max(200, docs // (6 * k))
                 r = run_job(user, corpus, versions, path_kind, shard, workers)
             finally:
                 workers.stop()
             mb = r["job"].input_bytes / 2**20
             entry = {
                 "docs_per_s": round(docs / r["wall"], 1),
+                "docs_per_s_per_worker": round(docs / r["wall"] / k, 1),
                 "mb_per_s": round(mb / r["wall"], 3),
                 "peak_mb": r["peak_mb"],
                 "docs": docs,
@@ -411,10 +417,14 @@ def main() -> None:
     results["cpus"] = os.cpu_count()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\n{'path':<12} {'workers':>7} {'docs/s':>9} {'MB/s':>7} {'peak MB':>8} {'docs':>7}")
+    print(
+        f"\n{'path':<17} {'workers':>7} {'docs/s':>9} {'/worker':>8} {'MB/s':>7} "
+        f"{'peak MB':>8} {'docs':>7}"
+    )
     for kind, k, e in rows:
         print(
-            f"{kind:<12} {k:>7} {e['docs_per_s']:>9} {e['mb_per_s']:>7} {e['peak_mb']:>8} "
+            f"{kind:<17} {k:>7} {e['docs_per_s']:>9} {e['docs_per_s_per_worker']:>8} "
+            f"{e['mb_per_s']:>7} {e['peak_mb']:>8} "
             f"{e['docs']:>7}"
         )
     print("kill/resume:", results["kill_resume"])
