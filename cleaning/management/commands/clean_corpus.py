@@ -1,7 +1,7 @@
 """Clean a corpus too big for an upload: a file or datasets folder under the cleaning root.
 
     manage.py clean_corpus corpus.jsonl.gz --text-field text --id-field id \
-        --classifier 3:0.8 --tagger 5:0.5 --owner admin [--wait]
+        --classifier 3:0.8 --tagger 5:0.5 --owner admin [--precision int8] [--wait]
 
 Shards run on the workers (as many as run); with --wait the command follows the progress and
 sends again the shards of a worker that died (what the filesystem broker never does itself).
@@ -40,6 +40,12 @@ class Command(BaseCommand):
         parser.add_argument("--mask-mode", choices=["replace", "delete"], default="replace")
         parser.add_argument("--replacement", default="[REDACTED:{label}]")
         parser.add_argument("--shard-size", type=int)
+        parser.add_argument(
+            "--precision",
+            choices=["fp32", "int8"],
+            default="fp32",
+            help="int8: transformer classifiers with int8 Linear layers on CPU workers",
+        )
         parser.add_argument("--owner", required=True, help="Username the job belongs to")
         parser.add_argument("--name", default="")
         parser.add_argument("--wait", action="store_true", help="Follow until it finishes")
@@ -60,6 +66,7 @@ class Command(BaseCommand):
                 mask_mode=opts["mask_mode"],
                 replacement=opts["replacement"],
                 shard_size=opts["shard_size"],
+                precision=opts["precision"],
             )
         except DomainError as exc:
             raise CommandError(f"{exc.message} ({', '.join(exc.errors)})") from exc
