@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count, QuerySet, Sum
 
 from labeling.access import sees_private_items
+from labeling.care.selectors import is_sensitive
 from labeling.models import Annotation, Assignment, Campaign, PrivateExposure
 from labeling.queue import sql
 
@@ -87,7 +88,13 @@ def annotator_history(campaign: Campaign, user: User, *, limit: int = 20) -> lis
                 "status": r.status,
                 "finished_at": r.finished_at,
                 "skip_reason": r.skip_reason,
-                "item": {"id": r.item.pk, "prompt": r.item.prompt.text, "text": r.item.text},
+                "item": {
+                    "id": r.item.pk,
+                    "prompt": r.item.prompt.text,
+                    "text": r.item.text,
+                    # Opened again from the history, it is blurred as it was when leased.
+                    "sensitive": is_sensitive(campaign, r.item.harm_probability),
+                },
                 "values": ann.values if ann else None,
                 "revisions": getattr(ann, "n_revisions", 0) if ann else 0,
             }

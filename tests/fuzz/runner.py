@@ -103,6 +103,12 @@ def seeded_path(op: Any, world: World) -> dict[str, Any]:
             params[name] = world.job
         elif op.path.startswith("/api/classifier-runs/"):
             params[name] = world.run
+        elif op.path.startswith("/api/classifier-versions/"):
+            params[name] = world.version
+        elif op.path.startswith("/api/classifier-scorings/"):
+            params[name] = world.scoring
+        elif op.path.startswith("/api/cleaning/jobs/"):
+            params[name] = world.cleaning_job
     return params
 
 

@@ -4,15 +4,17 @@ that the ids the fuzzer puts in paths exist and its requests reach the code behi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from classifiers.models import TrainingRun
+from classifiers.models import ScoringRequest, TrainingRun
 from generation.models import GenerationJob
 from labeling.models import Item, Membership, Prompt
+from tests.cleaning.helpers import trained_tagger
 from tests.factories import (
     CampaignFactory,
     CandidateModelFactory,
@@ -37,6 +39,9 @@ class World:
     job: int
     run: int
     extra: dict[str, Any] = field(default_factory=dict)
+    version: int = 0  # a classifier version (a span tagger)
+    scoring: int = 0  # a scoring request of it
+    cleaning_job: int = 0
 
 
 def _member(campaign: Any, role: str, username: str, **user: Any) -> Any:
@@ -71,6 +76,13 @@ def seed_world() -> World:
     run = TrainingRun.objects.create(
         campaign=campaign, target="harm", backend="tfidf_logreg", requested_by=admin
     )
+    # A trained span tagger (its own campaign, administered by the admin), a scoring request
+    # of it, and a cleaning job over a small corpus (waiting for its preview: no worker runs).
+    tagger = trained_tagger(admin)
+    scoring = ScoringRequest.objects.create(
+        version=tagger, requested_by=admin, texts=["a text to score"]
+    )
+    cleaning_job = _cleaning_job(admin, tagger)
     # The other campaign: ids of objects the fuzzing users may not touch.
     other = CampaignFactory.create(name="not yours")
     other_item = ItemFactory.create(campaign=other, prompt__campaign=other, model=models[1])
@@ -87,6 +99,30 @@ def seed_world() -> World:
         job=job.pk,
         run=run.pk,
         extra={"other_campaign": other.pk, "other_item": other_item.pk},
+        version=tagger.pk,
+        scoring=scoring.pk,
+        cleaning_job=cleaning_job.pk,
+    )
+
+
+def _cleaning_job(admin: Any, tagger: Any) -> Any:
+    from django.conf import settings
+
+    from cleaning.services import cleaning_job_create
+    from tests.cleaning.helpers import corpus_rows, write_jsonl
+
+    root = Path(settings.ASSAY_CLEANING_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    write_jsonl(root / "fuzz.jsonl", corpus_rows(20))
+    return cleaning_job_create(
+        user=admin,
+        name="fuzzed",
+        path="fuzz.jsonl",
+        text_field="content",
+        id_field="doc_id",
+        document_classifiers=[],
+        tagger={"version": tagger.pk, "threshold": 0.5},
+        start=False,
     )
 
 

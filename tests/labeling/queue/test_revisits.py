@@ -46,6 +46,7 @@ def test_history_lists_only_my_items_newest_first(
     assert rows[0]["status"] == "skipped" and rows[0]["skip_reason"] == "not English"
     assert rows[0]["values"] is None
     assert rows[1]["values"] == valid_values() and rows[1]["item"]["text"]
+    assert rows[1]["item"]["sensitive"] is False  # the campaign blurs nothing
     assert len(queries) <= 8  # auth, campaign, membership, assignments, annotations
 
     assert client_as(me).get(f"/api/campaigns/{campaign.pk}/my-history/?limit=0").status_code == 400
