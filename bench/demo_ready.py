@@ -8,7 +8,7 @@ Run `make run` in a clean clone and this beside it, started at the same moment:
 It signs in as the demo admin as soon as the server answers and polls the API behind each page
 of the ConvAbuse campaign (real labels) every second, recording the first time each shows
 real numbers: the dashboard (labels and throughput), quality (alpha per dimension and
-annotators), review (the queue is computed), classifier (an active version with predictions),
+annotators), review (the harm review queue lists items), classifier (an active version with predictions),
 scores and the leaderboard (an estimate per model). Prints a table and writes
 bench/results/demo_ready.json as {page: seconds since this script started}.
 """
@@ -54,7 +54,9 @@ def main() -> None:
     while token is None and time.monotonic() - t0 < args.timeout:
         try:
             if client.get("/healthz").status_code == 200:
-                seen.setdefault("server", since())
+                if "server" not in seen:
+                    seen["server"] = since()
+                    print(f"{'server':<12} {seen['server']:>7.1f} s", flush=True)
                 r = client.post(
                     "/api/auth/token/", json={"username": "admin", "password": "admin-demo"}
                 )
@@ -79,7 +81,7 @@ def main() -> None:
             (get(f"/api/campaigns/{cid}/dashboard/") or {}).get("annotators")
         ),
         "quality": lambda: has(get(f"/api/campaigns/{cid}/quality/"), "alpha"),
-        "review": lambda: get(f"/api/campaigns/{cid}/review/") is not None,
+        "review": lambda: bool(_rows(get(f"/api/campaigns/{cid}/review/?dimension=harm"))),
         "classifier": lambda: any(
             v.get("is_active") and v.get("n_predictions")
             for v in _rows(get(f"/api/campaigns/{cid}/classifier/versions/"))
