@@ -7,9 +7,9 @@ Run `make run` in a clean clone and this beside it, started at the same moment:
 
 It signs in as the demo admin as soon as the server answers and polls the API behind each page
 of the ConvAbuse campaign (real labels) every second, recording the first time each shows
-real numbers: the dashboard (labels and throughput), quality (alpha per dimension and
-annotators), review (the harm review queue lists items), classifier (an active version with predictions),
-scores and the leaderboard (an estimate per model). Prints a table and writes
+real numbers: the dashboard (annotators), quality (alpha), review (the harm review queue
+lists items), classifier (an active version with predictions), scores and the leaderboard
+(an estimate per model). Prints a table and writes
 bench/results/demo_ready.json as {page: seconds since this script started}.
 """
 
