@@ -5,7 +5,8 @@
     manage.py train_classifier --all-due
 
 The run is requested as the API requests one (same checks, same row, same promotion rule) and
-carried through here; the task that the request also queues finds it finished and does nothing.
+carried through here; the task that the request also queues finds it finished and does nothing
+(and when a running worker takes that task first, the command waits for the worker's result).
 `--if-due` trains only when the campaign's automatic retraining would (`retrain_every` new
 labels since the last run), so a set-up script can call it every time; `--all-due` does that
 for every campaign. `make run` calls it after loading the demo, so the campaign with real labels
@@ -15,6 +16,7 @@ already queued for the `gpu` worker).
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -22,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from classifiers.models import ClassifierVersion, TrainingRun
 from classifiers.selectors import primary_target
-from classifiers.services.runs import retrain_if_due, training_run_request
+from classifiers.services.runs import expire_dead_runs, retrain_if_due, training_run_request
 from classifiers.services.training import training_run_execute
 from core.errors import DomainError
 from labeling.models import Campaign
@@ -71,6 +73,13 @@ class Command(BaseCommand):
                 raise CommandError(f"{fields}: {exc.message}") from exc
         training_run_execute(run.pk, f"cli-{uuid.uuid4().hex}")
         run.refresh_from_db()
+        if run.status in (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING):
+            # A running worker took the queued task first: it trains; wait for it.
+            self.stdout.write(f"campaign {campaign.pk}: run {run.pk} is training on a worker")
+            while run.status in (TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING):
+                time.sleep(2)
+                expire_dead_runs(campaign, run.target)  # a worker that died fails it, in time
+                run.refresh_from_db()
         if run.status != TrainingRun.Status.SUCCEEDED:
             raise CommandError(f"training run {run.pk} {run.status}: {run.error[-2000:]}")
         version = ClassifierVersion.objects.filter(run=run).first()
