@@ -7,6 +7,7 @@ sweep (the page repeats them in TypeScript for its live preview).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,9 +87,11 @@ class Tally:
         removed_by: list[str],
         doc_scores: dict[str, float],
         spans: list[dict[str, Any]],
-        example: dict[str, Any],
+        example: Callable[[], dict[str, Any]],
         rng: random.Random,
     ) -> None:
+        """Count the document; `example` builds its example, called only if the reservoir
+        keeps it."""
         self.counts[decision] = self.counts.get(decision, 0) + 1
         for name in removed_by:
             self.removed_by[name] = self.removed_by.get(name, 0) + 1
@@ -104,11 +107,11 @@ class Tally:
         n = self.seen[decision] = self.seen.get(decision, 0) + 1
         pool = self.examples.setdefault(decision, [])
         if len(pool) < EXAMPLES_PER_KIND:
-            pool.append(example)
+            pool.append(example())
         else:
             j = rng.randrange(n)
             if j < EXAMPLES_PER_KIND:
-                pool[j] = example
+                pool[j] = example()
 
     def as_dict(self) -> dict[str, Any]:
         return {

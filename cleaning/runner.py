@@ -15,6 +15,7 @@ import time
 import traceback
 import uuid
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -178,7 +179,7 @@ def _process_batch(
             removed_by=removed_by,
             doc_scores=doc_scores,
             spans=spans[k],
-            example=_example(doc_id, text, decision, scores[k], spans[k]),
+            example=partial(_example, doc_id, text, decision, scores[k], spans[k]),
             rng=rng,
         )
     out.cleaned.write(cleaned)

@@ -93,3 +93,50 @@ def test_balanced_class_weights_match_scikit_learns() -> None:
 def test_the_transformer_refuses_an_unknown_class_weight() -> None:
     with pytest.raises(TypeError, match="class_weight"):
         make_backend("transformer", ["a", "b"], params={"class_weight": "inverse"})
+
+
+def test_char_ngram_counts_per_word_equal_scikit_learns_transform(tmp_path: Path) -> None:
+    """The TF-IDF backend's fast character features are scikit-learn's, exactly, after a save
+    and load too, and so are its probabilities; whatever the text (empty, odd white space,
+    accents, long words), and when the word cache fills up."""
+    from tests.classifiers.helpers import harm_of, hatexplain_rows
+
+    rows = hatexplain_rows()[:300]
+    model = make_backend("tfidf_logreg", ["safe", "unsafe"])
+    model.fit(
+        LabeledTexts(
+            [r["text"] for r in rows], [int(harm_of(r["label"]) == "unsafe") for r in rows]
+        )
+    )
+    model.save(tmp_path / "m")
+    loaded = load_backend(tmp_path / "m")
+    odd = [
+        "",
+        "   ",
+        "a",
+        "I",
+        "Tabs\tand\nnew  lines\r\n\u00a0and\u2003wide spaces",
+        "ÀÉÎ Ünïcödé naïve café",
+        "emoji 🙂🙂 and CJK 漢字 text",
+        "x" * 500,
+        "The The THE the",
+    ]
+    texts = [r["text"] for r in hatexplain_rows()[300:500]] + odd
+    for backend in (model, loaded):
+        pipeline = backend.pipeline  # type: ignore[attr-defined]
+        expected = pipeline.named_steps["features"].transform(texts)
+        got = backend.features(texts)  # type: ignore[attr-defined]
+        assert got.shape == expected.shape
+        assert abs(got - expected).max() < 1e-12
+        assert (got != 0).nnz == (expected != 0).nnz
+        np.testing.assert_allclose(
+            backend.predict_proba(texts)[:, 1], pipeline.predict_proba(texts)[:, 1], atol=1e-12
+        )
+    # A full cache is emptied and refilled: the same features.
+    from classifiers.backends.sklearn_tfidf import CharWbCounts
+
+    char = loaded.pipeline.named_steps["features"].transformer_list[1][1]  # type: ignore[attr-defined]
+    small = CharWbCounts(char)
+    small.MAX_WORDS = 5
+    assert abs(small.transform(texts) - char.transform(texts)).max() < 1e-12
+    assert 0 < len(small.words) <= 5
