@@ -67,3 +67,32 @@ def build_tiny_bert(directory: Path) -> Path:
     BertModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def saved_version(
+    campaign: Campaign,
+    model: Any,
+    path: Path,
+    *,
+    backend: str,
+    kind: str,
+    target: str,
+    classes: list[str],
+) -> Any:
+    """Save a fitted model under `path` and record it as a succeeded run and its version (no
+    training run needed)."""
+    from classifiers.models import ClassifierVersion, TrainingRun
+
+    model.save(path)
+    run = TrainingRun.objects.create(
+        campaign=campaign,
+        target=target,
+        kind=kind,
+        backend=backend,
+        status="succeeded",
+        classes=classes,
+        artifact_path=str(path),
+    )
+    return ClassifierVersion.objects.create(
+        run=run, campaign=campaign, target=target, name=f"{target}-{backend}", decision="test"
+    )

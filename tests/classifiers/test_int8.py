@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from classifiers.backends import LabeledTexts, SpannedTexts, make_backend, make_tagger
-from classifiers.models import ClassifierVersion, TrainingRun
+from classifiers.models import ClassifierVersion
 from classifiers.services.scoring import loaded_model, score_texts, scoring_precision
 from labeling.models import Campaign
-from tests.classifiers.helpers import build_tiny_bert
+from tests.classifiers.helpers import build_tiny_bert, saved_version
 from tests.classifiers.span_helpers import sentence
 from tests.labeling.factories_extra import make_campaign
 
@@ -46,19 +46,8 @@ def _version(campaign: Campaign, tmp: Path, backend: str, model_path: Path) -> C
             model_params = {}
         model = make_backend(backend, classes, params=model_params)
         model.fit(LabeledTexts(texts, [int(bool(s)) for _, s in rows]))
-    path = tmp / backend
-    model.save(path)
-    run = TrainingRun.objects.create(
-        campaign=campaign,
-        target=target,
-        kind=kind,
-        backend=backend,
-        status="succeeded",
-        classes=classes,
-        artifact_path=str(path),
-    )
-    return ClassifierVersion.objects.create(
-        run=run, campaign=campaign, target=target, name=f"{target}-{backend}", decision="test"
+    return saved_version(
+        campaign, model, tmp / backend, backend=backend, kind=kind, target=target, classes=classes
     )
 
 

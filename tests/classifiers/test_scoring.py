@@ -13,10 +13,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from classifiers.backends import LabeledTexts, SpannedTexts, make_backend, make_tagger
-from classifiers.models import ClassifierVersion, ScoringRequest, TrainingRun
+from classifiers.models import ClassifierVersion, ScoringRequest
 from classifiers.services.scoring import MAX_TEXTS, scoring_request_execute
 from classifiers.spans import char_f1, span_metrics
 from labeling.models import Campaign, Membership
+from tests.classifiers.helpers import saved_version
 from tests.classifiers.span_helpers import sentence
 from tests.factories import MembershipFactory, UserFactory
 from tests.labeling.factories_extra import make_campaign
@@ -37,19 +38,8 @@ def _version(campaign: Campaign, tmp: Path, kind: str) -> ClassifierVersion:
         backend, target, classes = "tfidf_logreg", "harm", ["safe", "unsafe"]
         model = make_backend(backend, classes)
         model.fit(LabeledTexts(texts, [int(bool(s)) for _, s in rows]))
-    path = tmp / backend
-    model.save(path)
-    run = TrainingRun.objects.create(
-        campaign=campaign,
-        target=target,
-        kind=kind,
-        backend=backend,
-        status="succeeded",
-        classes=classes,
-        artifact_path=str(path),
-    )
-    return ClassifierVersion.objects.create(
-        run=run, campaign=campaign, target=target, name=f"{target}-{backend}", decision="test"
+    return saved_version(
+        campaign, model, tmp / backend, backend=backend, kind=kind, target=target, classes=classes
     )
 
 

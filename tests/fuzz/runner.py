@@ -85,6 +85,18 @@ def operations(schema: Any) -> Iterator[Any]:
         yield result.ok()
 
 
+# The seeded object whose id goes in a path under each prefix (the first that matches).
+_SEEDED_BY_PREFIX = [
+    ("/api/campaigns/", "campaign"),
+    ("/api/models/", "model"),
+    ("/api/jobs/", "job"),
+    ("/api/classifier-runs/", "run"),
+    ("/api/classifier-versions/", "version"),
+    ("/api/classifier-scorings/", "scoring"),
+    ("/api/cleaning/jobs/", "cleaning_job"),
+]
+
+
 def seeded_path(op: Any, world: World) -> dict[str, Any]:
     """The seeded id for each path parameter of `op`."""
     params: dict[str, Any] = {}
@@ -93,22 +105,13 @@ def seeded_path(op: Any, world: World) -> dict[str, Any]:
             params[name] = world.items[0]
         elif name == "user_id":
             params[name] = world.member
-        elif op.path.startswith("/api/campaigns/"):
-            params[name] = world.campaign
         elif op.path.startswith("/api/assignments/"):
             params[name] = FRESH_LEASE
-        elif op.path.startswith("/api/models/"):
-            params[name] = world.model
-        elif op.path.startswith("/api/jobs/"):
-            params[name] = world.job
-        elif op.path.startswith("/api/classifier-runs/"):
-            params[name] = world.run
-        elif op.path.startswith("/api/classifier-versions/"):
-            params[name] = world.version
-        elif op.path.startswith("/api/classifier-scorings/"):
-            params[name] = world.scoring
-        elif op.path.startswith("/api/cleaning/jobs/"):
-            params[name] = world.cleaning_job
+        else:
+            for prefix, attr in _SEEDED_BY_PREFIX:
+                if op.path.startswith(prefix):
+                    params[name] = getattr(world, attr)
+                    break
     return params
 
 
