@@ -312,6 +312,10 @@ ASSAY_WORKER_PROCESSES = env_int("ASSAY_WORKER_PROCESSES", 2, minimum=1)
 ASSAY_TORCH_THREADS = env_int(
     "ASSAY_TORCH_THREADS", default_torch_threads(ASSAY_WORKER_PROCESSES), minimum=1
 )
+# Generation on CPU also runs on cores that no other process is using at the moment (checked
+# every half second between decoding steps, given back within one step when another process
+# needs them); ASSAY_TORCH_THREADS stays the share it always has. Off: exactly the share.
+ASSAY_LEND_IDLE_CORES = env_bool("ASSAY_LEND_IDLE_CORES", True)
 # Engine arguments for models of the `vllm` backend, as JSON (e.g. {"dtype": "float32",
 # "enforce_eager": true, "max_model_len": 2048} on CPU; {"gpu_memory_utilization": 0.8}).
 ASSAY_VLLM_ENGINE_ARGS = env_str("ASSAY_VLLM_ENGINE_ARGS", "{}")

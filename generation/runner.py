@@ -61,6 +61,7 @@ def _load_backend_for(model: CandidateModel) -> Backend:
         model.path,
         batch_size=settings.ASSAY_GENERATION_BATCH_SIZE,
         threads=settings.ASSAY_TORCH_THREADS,
+        lend_idle_cores=settings.ASSAY_LEND_IDLE_CORES,
         engine_args=_vllm_engine_args() if model.backend == CandidateModel.Backend.VLLM else None,
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from core.env import ConfigError, env_int
-from core.threads import THREAD_ENV_VARS, apply_thread_env, default_torch_threads
+from core.threads import THREAD_ENV_VARS, CoreLender, apply_thread_env, default_torch_threads
 
 
 def test_default_is_the_cores_shared_out_and_at_least_one() -> None:
@@ -62,3 +62,104 @@ def test_worker_start_sets_the_runtime_variables(
     )
     apply_thread_env(1)
     assert os.environ["OMP_NUM_THREADS"] == "1"
+
+
+class _Machine:
+    """A fake clock and CPU counters: others' and our own busy seconds, advanced by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.others = 0.0
+        self.own = 0.0
+        self.applied: list[int] = []
+
+    def run(self, seconds: float, *, others: float, own: float) -> None:
+        """`seconds` pass with others keeping `others` cores busy and us `own` cores."""
+        self.now += seconds
+        self.others += others * seconds
+        self.own += own * seconds
+
+    def apply(self, threads: int) -> int:
+        self.applied.append(threads)
+        return threads
+
+    def lender(self, share: int, cores: int, **kwargs: Any) -> CoreLender:
+        return CoreLender(
+            share,
+            cores=cores,
+            interval=0.5,
+            busy_seconds=lambda: self.others + self.own,
+            own_seconds=lambda: self.own,
+            clock=lambda: self.now,
+            apply=self.apply,
+            **kwargs,
+        )
+
+
+def test_lender_borrows_idle_cores_and_gives_them_back() -> None:
+    m = _Machine()
+    lender = m.lender(1, 2)
+    assert lender.threads == 1 and m.applied == [1]
+    # Nobody else works: the second core is lent.
+    m.run(0.6, others=0.0, own=1.0)
+    assert lender.adjust() == 2
+    # Within the interval nothing is measured or changed, whatever happens.
+    m.run(0.2, others=1.0, own=1.0)
+    assert lender.adjust() == 2
+    # The other worker starts (with our 2 threads it gets about 2/3 of a core): back to the share.
+    m.run(0.6, others=0.67, own=1.33)
+    assert lender.adjust() == 1
+    # It keeps a whole core while it works: we stay at the share, never below it.
+    m.run(0.6, others=1.0, own=1.0)
+    assert lender.adjust() == 1
+    m.run(0.6, others=2.0, own=0.1)
+    assert lender.adjust() == 1
+    # It finishes: the core is lent again.
+    m.run(0.6, others=0.05, own=1.0)
+    assert lender.adjust() == 2
+    assert m.applied == [1, 2, 1, 2]
+    assert lender.used == {1, 2}
+    lender.reset_used()
+    assert lender.used == {2}
+
+
+def test_lender_counts_the_cores_others_leave() -> None:
+    m = _Machine()
+    lender = m.lender(4, 16)
+    m.run(1.0, others=3.0, own=4.0)
+    assert lender.adjust() == 13  # 16 cores, 3 busy elsewhere
+    m.run(1.0, others=11.8, own=4.2)
+    assert lender.adjust() == 4  # the share, though only 4.2 are left
+    m.run(1.0, others=0.0, own=4.0)
+    assert lender.adjust() == 16
+
+
+def test_lender_keeps_the_share_when_off_or_blind() -> None:
+    m = _Machine()
+    off = m.lender(1, 2, lend=False)
+    m.run(1.0, others=0.0, own=1.0)
+    assert off.adjust() == 1
+    # No /proc/stat (not Linux): the counters read None and the share is kept.
+    blind = CoreLender(1, cores=2, busy_seconds=lambda: None, apply=m.apply)
+    assert not blind.lend and blind.adjust() == 1
+    # All the cores are the share already: nothing to lend.
+    assert not m.lender(2, 2).lend
+
+
+def test_lender_reads_this_machine() -> None:
+    """The real counters: /proc/stat's busy time moves with our own CPU time."""
+    import time
+
+    from core.threads import _cpu_busy_seconds
+
+    cpus = frozenset(os.sched_getaffinity(0))
+    before, own_before = _cpu_busy_seconds(cpus), time.process_time()
+    assert before is not None and before > 0
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:  # burn a little CPU in this process
+        sum(range(1000))
+    after, own_after = _cpu_busy_seconds(cpus), time.process_time()
+    assert after is not None
+    # Machine-wide busy time includes ours (to the counters' 10 ms resolution).
+    assert after - before >= (own_after - own_before) - 0.05
+    assert _cpu_busy_seconds(frozenset({10_000})) is None  # a CPU this machine lacks

@@ -175,6 +175,7 @@ class VllmServer:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     started_s: float = 0.0  # seconds from start to ready, last start
+    threads: int = int(SERVER_ENV["OMP_NUM_THREADS"])  # the engine's OpenMP threads
 
     @property
     def base_url(self) -> str:
@@ -203,7 +204,7 @@ class VllmServer:
             "2048",
             # Not --disable-log-stats: it also turns off the Prometheus counters the tests read.
         ]
-        env = {**os.environ, **SERVER_ENV}
+        env = {**os.environ, **SERVER_ENV, "OMP_NUM_THREADS": str(self.threads)}
         env.pop("VIRTUAL_ENV", None)
         began = time.monotonic()
         with self.log_path.open("ab") as log:

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 import transformers
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
 
-from core.threads import set_torch_threads
+from core.threads import CoreLender, set_torch_threads
 from generation.backends.base import DecodingParams, GeneratedOutput, ModelLoadError
 
 _CHUNK = 1 << 20
@@ -117,6 +117,18 @@ def count_output(new_ids: list[int], eos_ids: set[int]) -> tuple[int, str]:
     return stop + 1, "stop"
 
 
+class _Lend(StoppingCriteria):
+    """Called by generate() after every step: lets the lender retune torch's threads between
+    steps (never inside one). It stops nothing."""
+
+    def __init__(self, lender: CoreLender) -> None:
+        self.lender = lender
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+        self.lender.adjust()
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
 class TransformersBackend:
     engine = "transformers"
     engine_version = transformers.__version__
@@ -129,19 +141,34 @@ class TransformersBackend:
         self.device = "cuda" if model.device.type == "cuda" else "cpu"
         self.dtype = str(model.dtype).removeprefix("torch.")
         self.eos_ids = self._eos_ids()
+        self.lender: CoreLender | None = None
 
     @classmethod
-    def load(cls, path: str, *, batch_size: int, threads: int | None = None) -> TransformersBackend:
-        """Load from a folder or .gguf; `threads` sets torch's threads first (None: leave them)."""
+    def load(
+        cls,
+        path: str,
+        *,
+        batch_size: int,
+        threads: int | None = None,
+        lend_idle_cores: bool = False,
+    ) -> TransformersBackend:
+        """Load from a folder or .gguf; `threads` sets torch's threads first (None: leave them).
+
+        With `lend_idle_cores`, `threads` is the share this process is guaranteed, and on CPU
+        generation also runs on the cores no other process is using (core.threads.CoreLender).
+        """
         folder, gguf_file = _locate(path)
         if threads is not None:
             set_torch_threads(threads)
         try:
-            return cls._load(folder, gguf_file, batch_size=batch_size)
+            backend = cls._load(folder, gguf_file, batch_size=batch_size)
         except ModelLoadError:
             raise
         except Exception as exc:
             raise ModelLoadError(f"cannot load model from {path}: {_one_line(exc)}") from exc
+        if threads is not None and lend_idle_cores and backend.device == "cpu":
+            backend.lender = CoreLender(threads)
+        return backend
 
     @classmethod
     def _load(cls, folder: Path, gguf_file: str | None, *, batch_size: int) -> TransformersBackend:
@@ -248,19 +275,32 @@ class TransformersBackend:
         input_ids, attention_mask = self._pad_left(batch)
         seed = params.seed + sample_index
         torch.manual_seed(seed)
+        extra: dict[str, Any] = {}
+        if self.lender is not None:
+            self.lender.reset_used()
+            self.lender.adjust()
+            extra["stopping_criteria"] = StoppingCriteriaList([_Lend(self.lender)])
         started = time.perf_counter()
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
                 **self._generation_kwargs(params),
+                **extra,
             )
+        threads_used = sorted(self.lender.used) if self.lender else [torch.get_num_threads()]
         # tolist() waits for the device, so the wall time covers all of the batch's work.
         new_rows = output[:, input_ids.shape[1] :].tolist()
         latency_ms = (time.perf_counter() - started) * 1000 / len(batch)
         return [
             self._output(
-                item, new_ids, params, seed=seed, sample_index=sample_index, latency_ms=latency_ms
+                item,
+                new_ids,
+                params,
+                seed=seed,
+                sample_index=sample_index,
+                latency_ms=latency_ms,
+                threads_used=threads_used,
             )
             for item, new_ids in zip(batch, new_rows, strict=True)
         ]
@@ -274,6 +314,7 @@ class TransformersBackend:
         seed: int,
         sample_index: int,
         latency_ms: float,
+        threads_used: list[int],
     ) -> GeneratedOutput:
         count, finish_reason = count_output(new_ids, self.eos_ids)
         text = self.tokenizer.decode(new_ids[:count], skip_special_tokens=True)
@@ -285,19 +326,30 @@ class TransformersBackend:
             output_tokens=count,
             finish_reason=finish_reason,
             latency_ms=latency_ms,
-            provenance=self._provenance(item, params, seed=seed, sample_index=sample_index),
+            provenance=self._provenance(
+                item, params, seed=seed, sample_index=sample_index, threads_used=threads_used
+            ),
         )
 
     def _provenance(
-        self, item: _Prepared, params: DecodingParams, *, seed: int, sample_index: int
+        self,
+        item: _Prepared,
+        params: DecodingParams,
+        *,
+        seed: int,
+        sample_index: int,
+        threads_used: list[int],
     ) -> dict[str, Any]:
         return {
             "model_revision": self.revision,
             "engine": self.engine,
             "engine_version": self.engine_version,
             "torch_version": torch.__version__,
-            # Thread count can change the order of float reductions, so it is part of the setup.
-            "torch_threads": torch.get_num_threads(),
+            # Thread count can change the order of float reductions, so it is part of the setup:
+            # the most threads any step of this output's batch ran on, and every count used
+            # (more than one when idle cores were lent mid-batch).
+            "torch_threads": threads_used[-1],
+            "torch_threads_used": threads_used,
             "dtype": self.dtype,
             "device": self.device,
             "batch_size": self.batch_size,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.threads import CoreLender, set_torch_threads
 from generation.backends.base import DecodingParams, GeneratedOutput, ModelLoadError
 from generation.backends.transformers_backend import TransformersBackend, count_output
 from generation.local_models import smollm2_gguf_path
@@ -20,6 +21,7 @@ PROVENANCE_KEYS = {
     "engine_version",
     "torch_version",
     "torch_threads",
+    "torch_threads_used",
     "dtype",
     "device",
     "batch_size",
@@ -90,6 +92,45 @@ def test_load_sets_torch_threads_before_work(tiny_dir: Path) -> None:
         assert torch.get_num_threads() == 1
         [[out]] = list(one.generate(["hi"], GREEDY, sample_index=0))
         assert out.provenance["torch_threads"] == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Alternate(CoreLender):
+    """A lender whose measurements say the other core comes and goes at every step."""
+
+    def __init__(self) -> None:
+        super().__init__(1, cores=2, busy_seconds=lambda: 0.0)
+        self.lend = True
+        self.steps = 0
+
+    def adjust(self) -> int:
+        self.steps += 1
+        self.threads = set_torch_threads(1 + self.steps % 2)
+        self.used.add(self.threads)
+        return self.threads
+
+
+def test_lent_cores_change_threads_between_steps_not_outputs(tiny_dir: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        fixed = TransformersBackend.load(str(tiny_dir), batch_size=2, threads=1)
+        batches = fixed.generate(PROMPTS, GREEDY, sample_index=0)
+        expected = [o.text for batch in batches for o in batch]
+        assert fixed.lender is None
+        lending = TransformersBackend.load(
+            str(tiny_dir), batch_size=2, threads=1, lend_idle_cores=True
+        )
+        assert lending.lender is not None and lending.lender.share == 1
+        lending.lender = alternate = _Alternate()
+        outs = [o for batch in lending.generate(PROMPTS, GREEDY, sample_index=0) for o in batch]
+        # generate() asked the lender after every step, not only once per batch.
+        longest = max(o.output_tokens for o in outs)
+        assert longest > 3 and alternate.steps >= longest + 3
+        assert [o.text for o in outs] == expected
+        for out in outs:
+            assert out.provenance["torch_threads_used"] == [1, 2]
+            assert out.provenance["torch_threads"] == 2
     finally:
         torch.set_num_threads(before)
 

@@ -29,7 +29,13 @@ def run_kill_resume(tmp_path: Path) -> None:
         PromptFactory.create(campaign=campaign, text=f"tell me about thing {i}")
     model = CandidateModel.objects.create(name="tiny", backend="transformers", path=str(model_dir))
     log = tmp_path / "worker.log"
-    env = {"ASSAY_GENERATION_BATCH_SIZE": "1", "ASSAY_TORCH_THREADS": "1"}
+    # Lending off: the exact share is checked below (lending depends on the machine's load;
+    # tests/test_threads.py and tests/generation/test_transformers_backend.py test it).
+    env = {
+        "ASSAY_GENERATION_BATCH_SIZE": "1",
+        "ASSAY_TORCH_THREADS": "1",
+        "ASSAY_LEND_IDLE_CORES": "0",
+    }
     with celery_worker(log, env=env) as worker:
         with transaction.atomic():
             job = generation_job_start(
