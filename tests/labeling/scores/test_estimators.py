@@ -3,6 +3,7 @@ for annotator error (pure math first, then through the score summary)."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +14,15 @@ from django.utils import timezone
 from labeling.exports.datasheet import datasheet_markdown
 from labeling.models import Annotation, Assignment, Campaign, Consensus, Item, QueueStrategy
 from labeling.scores.selectors import campaign_scores
-from labeling.scores.stats.noise import dawid_skene_prior, gold_rates, rogan_gladen
+from labeling.scores.stats.noise import (
+    DS_ITERATIONS,
+    DS_TOL,
+    dawid_skene_binary,
+    dawid_skene_blocks,
+    dawid_skene_prior,
+    gold_rates,
+    rogan_gladen,
+)
 from labeling.scores.stats.sampling import random_prefix
 from labeling.scores.summary import score_summary_refresh
 from tests.labeling.factories_extra import (
@@ -96,6 +105,91 @@ def test_dawid_skene_prior_recovers_the_rate_with_an_interval() -> None:
     assert ds["low"] <= ds["estimate"] <= ds["high"]
     assert abs(ds["estimate"] - truth.mean()) < 0.03
     assert ds["low"] <= truth.mean() <= ds["high"]
+
+
+def _per_row_em(
+    item: Any, worker: Any, label: Any, w: Any, n_i: int, n_w: int, iw: Any
+) -> tuple[float, Any]:
+    """Dawid-Skene's EM written row by row (the plain formulas): the reference."""
+    y = label.astype(float)
+    pos = np.bincount(item, weights=w * y, minlength=n_i)
+    tot = np.bincount(item, weights=w, minlength=n_i)
+    seen = tot > 0
+    iw = np.where(seen, iw, 0.0)
+    post = np.where(seen, pos / np.maximum(tot, 1e-12), 0.5)
+    prior = 0.5
+    for _ in range(DS_ITERATIONS):
+        t = post[item]
+        se = (np.bincount(worker, weights=w * t * y, minlength=n_w) + 1) / (
+            np.bincount(worker, weights=w * t, minlength=n_w) + 2
+        )
+        sp = (np.bincount(worker, weights=w * (1 - t) * (1 - y), minlength=n_w) + 1) / (
+            np.bincount(worker, weights=w * (1 - t), minlength=n_w) + 2
+        )
+        new_prior = min(max(float((iw * post).sum() / iw.sum()), 1e-6), 1 - 1e-6)
+        log_pos = np.log(np.where(y == 1, se[worker], 1 - se[worker]))
+        log_neg = np.log(np.where(y == 1, 1 - sp[worker], sp[worker]))
+        lp = math.log(new_prior) + np.bincount(item, weights=w * log_pos, minlength=n_i)
+        ln = math.log(1 - new_prior) + np.bincount(item, weights=w * log_neg, minlength=n_i)
+        new_post = np.where(seen, 1 / (1 + np.exp(np.clip(ln - lp, -50, 50))), 0.0)
+        done = abs(new_prior - prior) < DS_TOL and np.abs(new_post - post).max() < DS_TOL
+        post, prior = new_post, new_prior
+        if done:
+            break
+    return prior, post
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dawid_skene_sparse_em_equals_the_per_row_formulas(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    truth = rng.random(300) < 0.25
+    accuracy = np.concatenate([np.full(6, 0.9), [0.6, 0.3]])  # one adversarial annotator
+    items, workers, answers = _noisy(rng, truth, accuracy, 3)
+    # An item nobody answered, repeated (item, worker) answers, and bootstrap weights.
+    items = np.concatenate([items, items[:40]])
+    workers = np.concatenate([workers, workers[:40]])
+    answers = np.concatenate([answers, ~answers[:40]])
+    weight = rng.integers(0, 3, len(items)).astype(float)
+    n_i, n_w = 301, len(accuracy)
+    item_weight = rng.integers(0, 3, n_i).astype(float)
+    got = dawid_skene_binary(
+        items, workers, answers, weight, n_items=n_i, n_workers=n_w, item_weight=item_weight
+    )
+    want = _per_row_em(items, workers, answers, weight, n_i, n_w, item_weight)
+    assert got[0] == pytest.approx(want[0], abs=1e-9)
+    np.testing.assert_allclose(got[1], want[1], atol=1e-9)
+    assert got[1][300] == 0.0  # unanswered: no posterior
+    plain = dawid_skene_binary(items, workers, answers, n_items=n_i, n_workers=n_w)
+    ones = _per_row_em(items, workers, answers, np.ones(len(items)), n_i, n_w, np.ones(n_i))
+    assert plain[0] == pytest.approx(ones[0], abs=1e-9)
+
+
+def test_dawid_skene_blocks_are_separate_fits() -> None:
+    """One batched EM over several problems gives each the result of its own fit, including
+    a block that converges long before the others and one with a single answer."""
+    rng = np.random.default_rng(5)
+    problems = []
+    for rate, accuracy in [(0.2, 0.9), (0.5, 0.7), (0.1, 0.99)]:
+        truth = rng.random(80) < rate
+        problems.append(_noisy(rng, truth, np.full(4, accuracy), 3))
+    problems.append((np.array([0]), np.array([1]), np.array([True])))  # one answer
+    agree = np.repeat(np.arange(80), 3)  # every annotator agrees: converges at once
+    problems.append((agree, np.tile(np.arange(3), 80), agree % 2 == 0))
+    n_i, n_w = 80, 4
+    block = np.concatenate([np.full(len(p[0]), b) for b, p in enumerate(problems)])
+    priors, post = dawid_skene_blocks(
+        np.concatenate([p[0] for p in problems]),
+        np.concatenate([p[1] for p in problems]),
+        np.concatenate([p[2] for p in problems]),
+        block,
+        n_blocks=len(problems),
+        n_items=n_i,
+        n_workers=n_w,
+    )
+    for b, (items, workers, answers) in enumerate(problems):
+        want = _per_row_em(items, workers, answers, np.ones(len(items)), n_i, n_w, np.ones(n_i))
+        assert priors[b] == pytest.approx(want[0], abs=1e-9)
+        np.testing.assert_allclose(post[b * n_i : (b + 1) * n_i], want[1], atol=1e-9)
 
 
 # --- through the score summary ----------------------------------------------------------------
