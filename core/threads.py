@@ -152,3 +152,10 @@ class CoreLender:
 
     def reset_used(self) -> None:
         self.used = {self.threads}
+
+    def release(self) -> int:
+        """Back to the share (after a batch): whatever runs next in this process, a training
+        run or scoring between chunks, starts on its share, not on cores lent to generation."""
+        if self.threads != self.share:
+            self.threads = self._apply(self.share)
+        return self.threads

@@ -121,6 +121,9 @@ def test_lender_borrows_idle_cores_and_gives_them_back() -> None:
     assert lender.used == {1, 2}
     lender.reset_used()
     assert lender.used == {2}
+    # After a batch the lent cores go back, whatever runs next in the process.
+    assert lender.release() == 1 and m.applied[-1] == 1
+    assert lender.release() == 1 and m.applied == [1, 2, 1, 2, 1]
 
 
 def test_lender_counts_the_cores_others_leave() -> None:

@@ -281,14 +281,18 @@ class TransformersBackend:
             self.lender.adjust()
             extra["stopping_criteria"] = StoppingCriteriaList([_Lend(self.lender)])
         started = time.perf_counter()
-        with torch.inference_mode():
-            output = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention_mask,
-                **self._generation_kwargs(params),
-                **extra,
-            )
-        threads_used = sorted(self.lender.used) if self.lender else [torch.get_num_threads()]
+        try:
+            with torch.inference_mode():
+                output = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    **self._generation_kwargs(params),
+                    **extra,
+                )
+        finally:
+            threads_used = sorted(self.lender.used) if self.lender else [torch.get_num_threads()]
+            if self.lender is not None:
+                self.lender.release()
         # tolist() waits for the device, so the wall time covers all of the batch's work.
         new_rows = output[:, input_ids.shape[1] :].tolist()
         latency_ms = (time.perf_counter() - started) * 1000 / len(batch)

@@ -14,6 +14,7 @@ allows it, else the uncorrected one (PPI when available, else human-only).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -164,11 +165,15 @@ def _answers(dim: dict[str, Any], data: CampaignData, campaign_id: int) -> dict[
     )
     regular = [r for r in rows if not r[3]]
     ids = np.asarray([r[0] for r in regular], dtype=np.int64)
+    worker = np.asarray([r[1] for r in regular], dtype=np.int64)
+    answer = np.asarray([r[2] in positive for r in regular], dtype=bool)
+    # One order whatever the database returns: (item, annotator), so Dawid-Skene's inputs and
+    # their digest (_ds_inputs) are the same for the same answers.
+    order = np.lexsort((answer, worker, ids))
+    ids, worker, answer = ids[order], worker[order], answer[order]
     pos = np.searchsorted(data.item_ids, ids)
     pos = np.minimum(pos, max(len(data.item_ids) - 1, 0))
     ok = data.item_ids[pos] == ids if len(ids) else np.zeros(0, dtype=bool)
-    worker = np.asarray([r[1] for r in regular], dtype=np.int64)
-    answer = np.asarray([r[2] in positive for r in regular], dtype=bool)
     gold_truth = {
         pk: (values or {}).get(name) in positive
         for pk, values in Item.objects.filter(
@@ -252,13 +257,57 @@ def _noise(
     elif len(pos) > DS_MAX_ANSWERS:
         ds = {**empty, "reason": f"more than {DS_MAX_ANSWERS} answers: bootstrap skipped"}
     else:
-        ds = dawid_skene_prior(pos, answers["worker"][keep], answer, resamples=DS_RESAMPLES)
+        workers = answers["worker"][keep]
+        digest = _ds_inputs(data.item_ids[pos], workers, answer)
+        previous = data.cache.get(DS_PREVIOUS, {}).get(digest)
+        if previous is not None:
+            ds = dict(previous)
+        else:
+            ds = dawid_skene_prior(pos, workers, answer, resamples=DS_RESAMPLES)
+            ds["inputs"] = digest
     ds["served"] = False
     ds["method"] = (
         "Dawid-Skene class prior (binary EM) with a bootstrap over items and annotators; "
         "reported, not served"
     )
     return rg, ds
+
+
+# data.cache key: the Dawid-Skene blocks stored by the last refresh, by `_ds_inputs` digest.
+DS_PREVIOUS = "dawid_skene_previous"
+
+
+def _ds_inputs(item_ids: Any, workers: Any, answers: Any) -> str:
+    """A digest of everything Dawid-Skene's bootstrap reads: the answers (item, annotator,
+    answer; in the canonical order `_answers` loads them), its settings and the scores code.
+    Equal digests mean an equal result, so a refresh reuses the stored block."""
+    from labeling.scores.marks import code_digest
+    from labeling.scores.stats import noise
+
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (item_ids, workers, answers):
+        arr = np.ascontiguousarray(array, dtype=np.int64)
+        digest.update(len(arr).to_bytes(8, "little") + arr.tobytes())
+    settings = (DS_RESAMPLES, noise.DS_ITERATIONS, noise.DS_TOL, code_digest())
+    digest.update(repr(settings).encode())
+    return digest.hexdigest()
+
+
+def stored_dawid_skene(campaign_id: int, dimension: str) -> dict[str, dict[str, Any]]:
+    """The Dawid-Skene blocks on the campaign's stored harm rows, by inputs digest (for an
+    incremental refresh: a bootstrap refits a hundred times, and an unchanged slice's answers
+    give the same result)."""
+    from labeling.models import ScoreSummary
+
+    out: dict[str, dict[str, Any]] = {}
+    rows = ScoreSummary.objects.filter(
+        campaign_id=campaign_id, dimension=dimension, split="all", category=""
+    ).values_list("detail", flat=True)
+    for detail in rows:
+        block = ((detail or {}).get("estimate") or {}).get("dawid_skene") or {}
+        if isinstance(block.get("inputs"), str) and block.get("reason") is None:
+            out[block["inputs"]] = block
+    return out
 
 
 def _pick(block: dict[str, Any], name: str) -> dict[str, Any]:

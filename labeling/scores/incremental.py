@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from labeling.models import Campaign, Consensus, ScoreRefresh, ScoreSummary
 from labeling.scores import summary
+from labeling.scores.harm import DS_PREVIOUS, stored_dawid_skene
 from labeling.scores.marks import slice_marks
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ def summary_compute(*, campaign_id: int, full: bool = False) -> Computed | None:
     slices = summary._slices(data)
     marks = slice_marks(data, schema, slices)
     kept = {} if full else _kept_rows(campaign_id, marks)
+    if not full:
+        # Dawid-Skene's bootstrap is recomputed with the campaign-wide rows, but its result
+        # depends only on its answers: a stored block with the same inputs digest is reused.
+        data.cache[DS_PREVIOUS] = stored_dawid_skene(campaign_id, summary.PPI_DIMENSION)
     clock.lap("marks")
     now = timezone.now()
     order = {d["name"]: i for i, d in enumerate(schema["dimensions"])}

@@ -131,6 +131,8 @@ def test_lent_cores_change_threads_between_steps_not_outputs(tiny_dir: Path) -> 
         for out in outs:
             assert out.provenance["torch_threads_used"] == [1, 2]
             assert out.provenance["torch_threads"] == 2
+        # Between batches and after the job the process is back on its share.
+        assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
 

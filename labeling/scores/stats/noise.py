@@ -202,7 +202,7 @@ def dawid_skene_blocks(
     iw = np.where(seen, 1.0, 0.0) if item_weight is None else np.where(seen, item_weight, 0.0)
     iw_sum = iw.reshape(n_blocks, n_i).sum(axis=1)
     post = np.where(seen, pos / np.maximum(tot, 1e-12), 0.5)
-    prior = np.full(n_blocks, 0.5)
+    prior: FloatArray = np.full(n_blocks, 0.5)
     running = np.ones(n_blocks, dtype=bool)
     for _ in range(DS_ITERATIONS):
         t = post[it]

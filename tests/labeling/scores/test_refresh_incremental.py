@@ -369,3 +369,50 @@ def test_rows_of_the_full_refresh_are_recomputed_once_then_kept(db: Any) -> None
     assert score_summary_update(campaign_id=cid) == total
     assert score_summary_update(campaign_id=cid) == 0
     assert _stored(cid) == _full(cid)
+
+
+def test_dawid_skene_is_refitted_only_for_changed_answers(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bootstrap (a hundred refits per model) runs again only for a model whose answers
+    changed, even though harm rows are recomputed for every slice; the rows stay a full
+    recompute's."""
+    world = World(random.Random(13))
+    cid = world.campaign.pk
+    fits: list[int] = []
+    real = harm.dawid_skene_prior
+
+    def counting(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        fits.append(len(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(harm, "dawid_skene_prior", counting)
+    score_summary_update(campaign_id=cid)
+    computed = [
+        r.detail["estimate"]["dawid_skene"]
+        for r in ScoreSummary.objects.filter(
+            campaign_id=cid, dimension="harm", split="all", category=""
+        )
+    ]
+    fitted = [d for d in computed if d.get("reason") is None]
+    assert len(fitted) >= 2 and len(fits) == len(world.models)
+    assert all(len(d["inputs"]) == 32 for d in fitted)
+
+    fits.clear()
+    assert score_summary_update(campaign_id=cid) == 0
+    assert len(fits) == len(world.models) - len(fitted)  # only the refused ones run again
+    assert _stored(cid) == _full(cid)
+
+    # One harm answer of one model changes (its consensus may or may not): that model only.
+    a = (
+        Annotation.objects.filter(item__campaign_id=cid, item__model=world.models[0])
+        .order_by("id")
+        .first()
+    )
+    assert a is not None
+    a.values = {**a.values, "harm": "unsafe" if a.values.get("harm") != "unsafe" else "safe"}
+    a.save(update_fields=["values"])
+    fits.clear()
+    score_summary_update(campaign_id=cid)
+    assert len(fits) == len(world.models) - len(fitted) + 1
+    assert _stored(cid) == _full(cid)
