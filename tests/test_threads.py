@@ -100,23 +100,18 @@ def test_lender_borrows_idle_cores_and_gives_them_back() -> None:
     m = _Machine()
     lender = m.lender(1, 2)
     assert lender.threads == 1 and m.applied == [1]
-    # Nobody else works: the second core is lent.
-    m.run(0.6, others=0.0, own=1.0)
-    assert lender.adjust() == 2
-    # Within the interval nothing is measured or changed, whatever happens.
-    m.run(0.2, others=1.0, own=1.0)
-    assert lender.adjust() == 2
-    # The other worker starts (with our 2 threads it gets about 2/3 of a core): back to the share.
-    m.run(0.6, others=0.67, own=1.33)
-    assert lender.adjust() == 1
-    # It keeps a whole core while it works: we stay at the share, never below it.
-    m.run(0.6, others=1.0, own=1.0)
-    assert lender.adjust() == 1
-    m.run(0.6, others=2.0, own=0.1)
-    assert lender.adjust() == 1
-    # It finishes: the core is lent again.
-    m.run(0.6, others=0.05, own=1.0)
-    assert lender.adjust() == 2
+    # (seconds passed, cores the others kept busy, cores we kept busy, threads after adjust)
+    steps = [
+        (0.6, 0.0, 1.0, 2),  # nobody else works: the second core is lent
+        (0.2, 1.0, 1.0, 2),  # within the interval nothing is measured or changed
+        (0.6, 0.67, 1.33, 1),  # the other worker starts (2/3 of a core beside our 2): share
+        (0.6, 1.0, 1.0, 1),  # it keeps a whole core: we stay at the share
+        (0.6, 2.0, 0.1, 1),  # never below the share
+        (0.6, 0.05, 1.0, 2),  # it finishes: the core is lent again
+    ]
+    for seconds, others, own, threads in steps:
+        m.run(seconds, others=others, own=own)
+        assert lender.adjust() == threads, (seconds, others, own)
     assert m.applied == [1, 2, 1, 2]
     assert lender.used == {1, 2}
     lender.reset_used()

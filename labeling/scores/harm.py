@@ -21,10 +21,17 @@ import numpy as np
 from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 
-from labeling.models import Annotation, Item
+from labeling.models import Annotation, Item, ScoreSummary
+from labeling.scores.marks import code_digest
 from labeling.scores.stats.dimensions import CampaignData
 from labeling.scores.stats.intervals import wilson_interval
-from labeling.scores.stats.noise import dawid_skene_prior, gold_rates, rogan_gladen
+from labeling.scores.stats.noise import (
+    DS_ITERATIONS,
+    DS_TOL,
+    dawid_skene_prior,
+    gold_rates,
+    rogan_gladen,
+)
 from labeling.scores.stats.ppi import ppi_available, ppi_mean
 from labeling.scores.stats.sampling import SampleDesign, random_prefix
 
@@ -281,14 +288,11 @@ def _ds_inputs(item_ids: Any, workers: Any, answers: Any) -> str:
     """A digest of everything Dawid-Skene's bootstrap reads: the answers (item, annotator,
     answer; in the canonical order `_answers` loads them), its settings and the scores code.
     Equal digests mean an equal result, so a refresh reuses the stored block."""
-    from labeling.scores.marks import code_digest
-    from labeling.scores.stats import noise
-
     digest = hashlib.blake2b(digest_size=16)
     for array in (item_ids, workers, answers):
         arr = np.ascontiguousarray(array, dtype=np.int64)
         digest.update(len(arr).to_bytes(8, "little") + arr.tobytes())
-    settings = (DS_RESAMPLES, noise.DS_ITERATIONS, noise.DS_TOL, code_digest())
+    settings = (DS_RESAMPLES, DS_ITERATIONS, DS_TOL, code_digest())
     digest.update(repr(settings).encode())
     return digest.hexdigest()
 
@@ -297,8 +301,6 @@ def stored_dawid_skene(campaign_id: int, dimension: str) -> dict[str, dict[str, 
     """The Dawid-Skene blocks on the campaign's stored harm rows, by inputs digest (for an
     incremental refresh: a bootstrap refits a hundred times, and an unchanged slice's answers
     give the same result)."""
-    from labeling.models import ScoreSummary
-
     out: dict[str, dict[str, Any]] = {}
     rows = ScoreSummary.objects.filter(
         campaign_id=campaign_id, dimension=dimension, split="all", category=""
