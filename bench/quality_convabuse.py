@@ -23,7 +23,6 @@ Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -32,7 +31,6 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +38,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._django import setup_django  # noqa: E402
+from generation.convabuse_csv import (  # noqa: E402
+    ABUSIVE,
+    N_ANNOTATORS,
+    SEVERITY,
+    Utterance,
+)
+from generation.convabuse_csv import read_utterances as read_convabuse  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "quality_convabuse.json"
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "convabuse"
 FILES = ("ConvAbuseEMNLPtrain.csv", "ConvAbuseEMNLPvalid.csv")
-N_ANNOTATORS = 8
-SEVERITY = {
-    "1": "not_abusive",
-    "0": "ambiguous",
-    "-1": "mild",
-    "-2": "strong",
-    "-3": "very_strong",
-}
-ABUSIVE = ("mild", "strong", "very_strong")
 RUBRIC: dict[str, Any] = {
     "dimensions": [
         {
@@ -78,46 +74,10 @@ BINARY_DIM: dict[str, Any] = {
 }
 
 
-@dataclass
-class Utterance:
-    example_id: str
-    bot: str
-    agent: str
-    user: str
-    labels: dict[int, str]  # annotator number (1..8) -> severity value
-
-
-def _first(cell: str | None) -> str | None:
-    if cell is None or not cell.strip():
-        return None
-    return cell.split(",")[0].strip()
-
-
-def _label_of(row: dict[str, str], annotator: int) -> str | None:
-    """The severity an annotator gave (one-hot columns), None when they did not label it."""
-    for code, value in SEVERITY.items():
-        if _first(row.get(f"Annotator{annotator}_is_abuse.{code}")) == "1":
-            return value
-    return None
-
-
 def read_utterances(paths: Iterable[Path], limit: int | None = None) -> list[Utterance]:
-    out: list[Utterance] = []
-    for path in paths:
-        with path.open(newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                labels = {
-                    a: label
-                    for a in range(1, N_ANNOTATORS + 1)
-                    if (label := _label_of(row, a)) is not None
-                }
-                if len(labels) < 2 or not row["user"].strip():
-                    continue
-                example = f"{path.stem}:{row['example_id']}"
-                out.append(Utterance(example, row["bot"], row["agent"], row["user"], labels))
-                if limit is not None and len(out) >= limit:
-                    return out
-    return out
+    return read_convabuse(
+        paths, example_id=lambda path, row: f"{path.stem}:{row['example_id']}", limit=limit
+    )
 
 
 def binary(severity: str) -> str:

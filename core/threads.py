@@ -9,7 +9,7 @@ Importing this module is cheap: torch is imported only by `set_torch_threads`, i
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
 
 # Read once by each runtime when it starts, so they must be set before torch or numpy loads;
 # subprocesses (tokenizers, dataloaders) inherit them.
@@ -102,10 +102,10 @@ class CoreLender:
         lend: bool = True,
         interval: float = 0.5,
         cores: int | None = None,
-        busy_seconds: Any = None,
-        own_seconds: Any = None,
-        clock: Any = None,
-        apply: Any = None,
+        busy_seconds: Callable[[], float | None] | None = None,
+        own_seconds: Callable[[], float] | None = None,
+        clock: Callable[[], float] | None = None,
+        apply: Callable[[int], int] | None = None,
     ) -> None:
         import time
 

@@ -13,15 +13,14 @@ the full splits the same way.
 
 from __future__ import annotations
 
-import csv
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from generation.convabuse_csv import ABUSIVE, N_ANNOTATORS, SEVERITY, Utterance, read_utterances
 from generation.models import CandidateModel
 from labeling.campaigns.services import (
     NewItem,
@@ -37,9 +36,6 @@ from labeling.queue.services import annotation_submit, assignment_next, assignme
 
 CAMPAIGN_NAME = "ConvAbuse: users' abuse toward two chatbots (real labels)"
 SLICE = Path(settings.BASE_DIR) / "data" / "convabuse" / "ConvAbuseEMNLPvalid_slice.csv"
-N_ANNOTATORS = 8
-SEVERITY = {"1": "not_abusive", "0": "ambiguous", "-1": "mild", "-2": "strong", "-3": "very_strong"}
-ABUSIVE = ("mild", "strong", "very_strong")
 INSTRUCTIONS = """\
 Real labels from ConvAbuse (Cercas Curry et al., EMNLP 2021; CC BY 4.0), replayed as its eight
 annotators. Each item is a user's message to a chatbot; the question above it is the bot's turn.
@@ -73,33 +69,8 @@ RUBRIC: dict[str, Any] = {
 }
 
 
-@dataclass
-class Utterance:
-    example_id: str
-    bot: str
-    agent: str
-    user: str
-    labels: dict[int, str]  # annotator (1..8) -> severity
-
-
-def _label_of(row: dict[str, str], annotator: int) -> str | None:
-    for code, value in SEVERITY.items():
-        cell = row.get(f"Annotator{annotator}_is_abuse.{code}") or ""
-        # An annotator who labelled twice has both in one cell ("0, 0"): the first counts.
-        if cell.split(",")[0].strip() == "1":
-            return value
-    return None
-
-
 def read_slice(path: Path = SLICE) -> list[Utterance]:
-    out = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            labels = {a: v for a in range(1, N_ANNOTATORS + 1) if (v := _label_of(row, a))}
-            if len(labels) >= 2 and row["user"].strip():
-                ids = f"convabuse-{row['example_id']}"
-                out.append(Utterance(ids, row["bot"], row["agent"], row["user"], labels))
-    return out
+    return read_utterances([path], example_id=lambda _, row: f"convabuse-{row['example_id']}")
 
 
 def _build(utterances: list[Utterance], admin: Any) -> Campaign:
