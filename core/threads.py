@@ -129,10 +129,11 @@ class CoreLender:
 
     def others_load(self) -> float | None:
         """Cores the other processes kept busy since the last sample (None: too soon)."""
+        elapsed = self._clock() - self._last[0]
+        if elapsed < self.interval:
+            return None  # checked first: reading /proc/stat at every step would cost time
         now = self._sample()
         elapsed = now[0] - self._last[0]
-        if elapsed < self.interval:
-            return None
         load = ((now[1] - self._last[1]) - (now[2] - self._last[2])) / elapsed
         self._last = now
         return max(0.0, load)

@@ -176,6 +176,9 @@ class VllmServer:
     proc: subprocess.Popen[bytes] | None = None
     started_s: float = 0.0  # seconds from start to ready, last start
     threads: int = int(SERVER_ENV["OMP_NUM_THREADS"])  # the engine's OpenMP threads
+    # float32: the transformers backend's precision (byte-identical greedy outputs); bfloat16
+    # (AMX on recent Xeons) is faster and decodes differently.
+    dtype: str = "float32"
 
     @property
     def base_url(self) -> str:
@@ -198,7 +201,7 @@ class VllmServer:
             "--port",
             str(self.port),
             "--dtype",
-            "float32",
+            self.dtype,
             "--enforce-eager",
             "--max-model-len",
             "2048",

@@ -239,9 +239,17 @@ class TransformersBackend:
         # Similar lengths in one batch waste less compute on padding; sorted() is stable, so
         # equal lengths keep prompt order and the batches are reproducible.
         prepared.sort(key=lambda item: -len(item.ids))
-        for start in range(0, len(prepared), self.batch_size):
-            batch = prepared[start : start + self.batch_size]
-            yield self._run_batch(batch, params, sample_index=sample_index)
+        try:
+            for start in range(0, len(prepared), self.batch_size):
+                batch = prepared[start : start + self.batch_size]
+                yield self._run_batch(batch, params, sample_index=sample_index)
+        finally:
+            # Lent cores stay lent from one batch to the next (a batch that started on the
+            # share would run its first interval on it), and go back when the call ends or
+            # is abandoned: whatever the process does next, a training run or a refit, runs
+            # on its share.
+            if self.lender is not None:
+                self.lender.release()
 
     def _generation_kwargs(self, params: DecodingParams) -> dict[str, Any]:
         # Pin every sampling knob so a checkpoint's generation_config.json cannot change decoding
@@ -281,18 +289,14 @@ class TransformersBackend:
             self.lender.adjust()
             extra["stopping_criteria"] = StoppingCriteriaList([_Lend(self.lender)])
         started = time.perf_counter()
-        try:
-            with torch.inference_mode():
-                output = self.model.generate(
-                    input_ids=input_ids,
-                    attention_mask=attention_mask,
-                    **self._generation_kwargs(params),
-                    **extra,
-                )
-        finally:
-            threads_used = sorted(self.lender.used) if self.lender else [torch.get_num_threads()]
-            if self.lender is not None:
-                self.lender.release()
+        with torch.inference_mode():
+            output = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                **self._generation_kwargs(params),
+                **extra,
+            )
+        threads_used = sorted(self.lender.used) if self.lender else [torch.get_num_threads()]
         # tolist() waits for the device, so the wall time covers all of the batch's work.
         new_rows = output[:, input_ids.shape[1] :].tolist()
         latency_ms = (time.perf_counter() - started) * 1000 / len(batch)

@@ -131,8 +131,43 @@ def test_lent_cores_change_threads_between_steps_not_outputs(tiny_dir: Path) -> 
         for out in outs:
             assert out.provenance["torch_threads_used"] == [1, 2]
             assert out.provenance["torch_threads"] == 2
-        # Between batches and after the job the process is back on its share.
+        # After the call the process is back on its share.
         assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+class _AlwaysLent(CoreLender):
+    """A lender whose measurements always find the other core idle."""
+
+    def __init__(self) -> None:
+        super().__init__(1, cores=2, busy_seconds=lambda: 0.0)
+        self.lend = True
+
+    def adjust(self) -> int:
+        self.threads = set_torch_threads(2)
+        self.used.add(self.threads)
+        return self.threads
+
+
+def test_lent_cores_stay_between_batches_and_go_back_after_the_call(tiny_dir: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        backend = TransformersBackend.load(
+            str(tiny_dir), batch_size=2, threads=1, lend_idle_cores=True
+        )
+        for finish in ("exhaust", "abandon"):
+            backend.lender = _AlwaysLent()
+            calls = backend.generate(PROMPTS, GREEDY, sample_index=0)
+            next(calls)
+            # The next batch starts on the lent cores, not on the share for an interval.
+            assert torch.get_num_threads() == 2
+            if finish == "exhaust":
+                for _ in calls:
+                    assert torch.get_num_threads() == 2
+            else:
+                calls.close()  # a cancelled chunk stops between batches
+            assert torch.get_num_threads() == 1, finish
     finally:
         torch.set_num_threads(before)
 
