@@ -511,6 +511,10 @@ def main() -> None:
         for rep in range(args.reps):
             records += one_rep(pool, scenario, rep + 1000 * len(results), args, earlier)
             reps += 1
+            # Raw records after every repetition: a run that stops (or fails) midway keeps
+            # what it measured for --merge.
+            raw[name] = records
+            write(args.out, results, meta, raw)
             print(f"  {name} rep {reps}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
             if args.minutes and time.perf_counter() - started > args.minutes * 60:
                 break

@@ -24,9 +24,12 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
 def normal_interval(
     estimate: float, variance: float, *, z: float = Z95, bounds: tuple[float, float] | None = None
 ) -> tuple[float, float]:
-    """estimate ± z·sqrt(variance), clipped to `bounds` (a rate cannot leave [0, 1])."""
+    """estimate ± z·sqrt(variance), clipped to `bounds` (a rate cannot leave [0, 1]). Both ends
+    are clipped into the bounds, so low <= high even when the whole interval lies outside them
+    (it then collapses onto the nearer bound; callers that must not serve that check first)."""
     half = z * math.sqrt(max(variance, 0.0))
     low, high = estimate - half, estimate + half
     if bounds is not None:
-        low, high = max(bounds[0], low), min(bounds[1], high)
+        low = min(max(bounds[0], low), bounds[1])
+        high = max(min(bounds[1], high), bounds[0])
     return (low, high)

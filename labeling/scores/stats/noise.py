@@ -113,6 +113,26 @@ def rogan_gladen(q: float, var_q: float, gold: GoldRates, *, z: float = Z95) -> 
         }
     p = (q + gold.sp - 1) / youden
     variance = (var_q + p**2 * gold.var_se + (1 - p) ** 2 * gold.var_sp) / youden**2
+    half = z * math.sqrt(max(variance, 0.0))
+    if p + half < 0.0 or p - half > 1.0:
+        # E.g. a handful of sampled items that every annotator called safe: the unsafe share is
+        # below the false-positive rate gold measured, beyond the uncertainty of both. The
+        # interval would collapse onto 0 (or 1), a certainty the data do not give.
+        side, bound = ("below", "false-positive rate (1 - specificity)")
+        if p > 1.0:
+            side, bound = ("above", "sensitivity")
+        return {
+            "estimate": None,
+            "low": None,
+            "high": None,
+            "reason": (
+                f"the correction leaves [0, 1]: the share of 'unsafe' answers ({q:.3f}) is "
+                f"{side} the annotators' {bound} on gold beyond both uncertainties (corrected "
+                f"rate {p:.3f} ± {half:.3f}); too few sampled labels, or annotators err "
+                "differently here than on gold"
+            ),
+            **base,
+        }
     low, high = normal_interval(p, variance, z=z, bounds=(0.0, 1.0))
     return {
         "estimate": min(max(p, 0.0), 1.0),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from labeling.exports.datasheet import datasheet_markdown
 from labeling.models import Annotation, Assignment, Campaign, Consensus, Item, QueueStrategy
 from labeling.scores.selectors import campaign_scores
+from labeling.scores.stats.intervals import normal_interval
 from labeling.scores.stats.noise import (
     DS_ITERATIONS,
     DS_TOL,
@@ -95,6 +96,45 @@ def test_rogan_gladen_refuses_without_enough_gold_or_skill() -> None:
     assert not isinstance(gold, str)
     rg = rogan_gladen(0.4, 0.0001, gold)
     assert rg["estimate"] is None and "chance" in rg["reason"]
+
+
+def test_rogan_gladen_refuses_a_correction_that_leaves_zero_one() -> None:
+    # Gold: annotators say "unsafe" on 20% of safe items (specificity 0.8), sensitivity 0.9.
+    items = np.repeat(np.arange(20), 10)
+    truth = items < 10
+    answers = np.where(truth, np.arange(200) % 10 < 9, np.arange(200) % 10 < 2)
+    gold = gold_rates(items, truth, answers)
+    assert not isinstance(gold, str)
+    assert gold.sp == pytest.approx(0.8) and gold.se == pytest.approx(0.9)
+    # Every sampled item's answers said safe: q = 0 with no variance of its own; the corrected
+    # rate is -0.2 / 0.7, and its whole interval lies below 0.
+    low = rogan_gladen(0.0, 0.0, gold)
+    assert low["estimate"] is None and low["low"] is None and low["high"] is None
+    assert "below" in low["reason"] and "leaves [0, 1]" in low["reason"]
+    high = rogan_gladen(1.0, 0.0, gold)
+    assert high["estimate"] is None and "above" in high["reason"]
+    # Inside the range, or out of it only within the uncertainty, a number is served.
+    for q in (0.2, 0.5, 0.9):
+        rg = rogan_gladen(q, 0.0004, gold)
+        assert rg["reason"] is None
+        assert 0.0 <= rg["low"] <= rg["estimate"] <= rg["high"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("estimate", "variance", "expected"),
+    [
+        (0.5, 0.01, (0.5 - 0.196, 0.5 + 0.196)),
+        (0.02, 0.01, (0.0, 0.216)),
+        (-0.3, 0.0001, (0.0, 0.0)),  # wholly below: both ends clip to 0, low <= high
+        (1.3, 0.0001, (1.0, 1.0)),
+    ],
+)
+def test_normal_interval_clips_both_ends_into_the_bounds(
+    estimate: float, variance: float, expected: tuple[float, float]
+) -> None:
+    low, high = normal_interval(estimate, variance, z=1.96, bounds=(0.0, 1.0))
+    assert low <= high
+    assert (low, high) == pytest.approx(expected)
 
 
 def test_dawid_skene_prior_recovers_the_rate_with_an_interval() -> None:
