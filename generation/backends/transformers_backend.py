@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,7 +233,7 @@ class TransformersBackend:
         params: DecodingParams,
         *,
         sample_index: int,
-    ) -> Iterator[list[GeneratedOutput]]:
+    ) -> Generator[list[GeneratedOutput], None, None]:
         """Yield outputs batch by batch, longest prompts first, padded left."""
         prepared = [self._prepare(i, p) for i, p in enumerate(prompts)]
         # Similar lengths in one batch waste less compute on padding; sorted() is stable, so
