@@ -43,8 +43,10 @@ Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -485,6 +487,10 @@ def main() -> None:
             prefix="scores_pipeline_", dir="/dev/shm" if Path("/dev/shm").exists() else None
         )
     )
+    # The database grows by about 20 MB a repetition and /dev/shm is memory: gone at exit,
+    # however the run ends (200 repetitions left 4 GB each, and the OOM killer took a vLLM
+    # server's worker).
+    atexit.register(shutil.rmtree, tmp, True)
     from bench._django import setup_django
 
     # The embedded default: SQLite under the var dir (in /dev/shm: a memory-backed file).
