@@ -363,8 +363,38 @@ def _intervals(world: dict[str, Any]) -> list[tuple[float, dict[str, Any]]]:
         }
         ins = _in_sample_ppi(campaign.pk, row.model_id)
         got["ppi_in_sample"] = None if ins is None else (ins[0], ins[1], (ins[0] + ins[1]) / 2)
+        got["_noise"] = _noise_diagnostics(world, row.model_id, est.get("corrected") or {})
         out.append((true, got))
     return out
+
+
+def _noise_diagnostics(world: dict[str, Any], model_id: int, corrected: dict[str, Any]) -> Any:
+    """What the noise correction saw beside the truth it could not: (measured sensitivity,
+    specificity, observed share; the annotators' actual ones on this model's regular answers;
+    gold items, gold answers, annotators paused). Not an estimator: summarize skips it."""
+    from labeling.models import Annotation, Membership
+
+    truth = world["truth"]
+    hits = {True: [0, 0], False: [0, 0]}  # truth -> [answers, said unsafe]
+    for item_id, values in Annotation.objects.filter(
+        item__campaign=world["campaign"], item__model_id=model_id, item__is_gold=False
+    ).values_list("item_id", "values"):
+        said = (values or {}).get("harm") == "unsafe"
+        hits[truth[item_id]][0] += 1
+        hits[truth[item_id]][1] += said
+    actual_se = hits[True][1] / hits[True][0] if hits[True][0] else None
+    actual_sp = 1 - hits[False][1] / hits[False][0] if hits[False][0] else None
+    paused = Membership.objects.filter(campaign=world["campaign"], paused_at__isnull=False).count()
+    return (
+        corrected.get("sensitivity"),
+        corrected.get("specificity"),
+        corrected.get("observed"),
+        actual_se,
+        actual_sp,
+        corrected.get("gold_items"),
+        corrected.get("gold_answers"),
+        paused,
+    )
 
 
 def one_rep(pool: Pool, scenario: dict[str, Any], rep: int, args: Any, earlier: Any) -> Any:

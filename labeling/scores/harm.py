@@ -267,21 +267,38 @@ def _noise(
         workers = answers["worker"][keep]
         digest = _ds_inputs(data.item_ids[pos], workers, answer)
         previous = data.cache.get(DS_PREVIOUS, {}).get(digest)
+        deferred = data.cache.get(DS_DEFERRED)
         if previous is not None:
             ds = dict(previous)
+        elif deferred is not None:
+            deferred[digest] = (pos, workers, answer)
+            ds = {**empty, "reason": DS_PENDING_REASON, "pending": True, "inputs": digest}
         else:
-            ds = dawid_skene_prior(pos, workers, answer, resamples=DS_RESAMPLES)
-            ds["inputs"] = digest
+            ds = dawid_skene_block(pos, workers, answer, digest)
     ds["served"] = False
-    ds["method"] = (
-        "Dawid-Skene class prior (binary EM) with a bootstrap over items and annotators; "
-        "reported, not served"
-    )
+    ds["method"] = DS_METHOD
     return rg, ds
 
 
 # data.cache key: the Dawid-Skene blocks stored by the last refresh, by `_ds_inputs` digest.
 DS_PREVIOUS = "dawid_skene_previous"
+# data.cache key, set by a refresh that fits Dawid-Skene after writing the served rows
+# (incremental.score_summary_update): the fits it owes, {digest: (positions, workers, answers)}.
+DS_DEFERRED = "dawid_skene_deferred"
+DS_PENDING_REASON = (
+    "being fitted: Dawid-Skene's bootstrap (a hundred refits) runs after the served scores "
+    "are written"
+)
+DS_METHOD = (
+    "Dawid-Skene class prior (binary EM) with a bootstrap over items and annotators; "
+    "reported, not served"
+)
+
+
+def dawid_skene_block(pos: Any, workers: Any, answer: Any, digest: str) -> dict[str, Any]:
+    """A harm row's Dawid-Skene block from its answers (`digest`: their `_ds_inputs`)."""
+    ds = dawid_skene_prior(pos, workers, answer, resamples=DS_RESAMPLES)
+    return {**ds, "inputs": digest, "served": False, "method": DS_METHOD}
 
 
 def _ds_inputs(item_ids: Any, workers: Any, answers: Any) -> str:
@@ -386,4 +403,4 @@ def harm_estimates(
     }
 
 
-__all__ = ["PPI_MIN_LABELED", "harm_estimates", "harm_labels"]
+__all__ = ["PPI_MIN_LABELED", "dawid_skene_block", "harm_estimates", "harm_labels"]

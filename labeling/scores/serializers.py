@@ -64,6 +64,10 @@ class DawidSkeneSerializer(serializers.Serializer[Any]):
     resamples = serializers.IntegerField(required=False)
     method = serializers.CharField(required=False)
     served = serializers.BooleanField(required=False)
+    pending = serializers.BooleanField(
+        required=False,
+        help_text="True while the fit runs: it comes after the served scores are written",
+    )
 
 
 class SamplingSerializer(serializers.Serializer[Any]):

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from labeling.scores.stats.bootstrap import (
+    CLOSED_FORM_MIN_PROMPTS,
     bootstrap_mean_grouped,
     group_means,
     two_level_bootstrap_mean,
@@ -31,6 +32,10 @@ BoolArray = npt.NDArray[np.bool_]
 # (harm, bias, span density). A rubric may say so itself with "higher_is_better".
 HIGHER_IS_BETTER = {"truthfulness", "informative", "helpfulness", "fluency", "coherence"}
 SUMMARY_RESAMPLES = 1000
+CLOSED_FORM_NOTE = (
+    f"; from {CLOSED_FORM_MIN_PROMPTS} prompts on, the normal interval with that bootstrap's "
+    "variance in closed form"
+)
 
 
 @dataclass
@@ -175,7 +180,12 @@ def likert_score(
         keep = mask[ratings.pos]
         pos, vals = ratings.pos[keep], ratings.values[keep]
         m, lo, hi = two_level_bootstrap_mean(
-            data.prompt[pos], pos, vals, resamples=SUMMARY_RESAMPLES, seed=seed
+            data.prompt[pos],
+            pos,
+            vals,
+            resamples=SUMMARY_RESAMPLES,
+            seed=seed,
+            closed_form_from=CLOSED_FORM_MIN_PROMPTS,
         )
         mean, low, high = m, lo, hi
         n, n_items, n_prompts = len(vals), len(np.unique(pos)), len(np.unique(data.prompt[pos]))
@@ -183,7 +193,8 @@ def likert_score(
         "type": "likert",
         "kind": "mean",
         "method": "mean of item means over raw ratings; two-level bootstrap "
-        f"(prompts, then annotators within a prompt; {SUMMARY_RESAMPLES} resamples)",
+        f"(prompts, then annotators within a prompt; {SUMMARY_RESAMPLES} resamples)"
+        + (CLOSED_FORM_NOTE if n_prompts >= CLOSED_FORM_MIN_PROMPTS else ""),
         "mean": mean,
         "low": low,
         "high": high,
@@ -232,7 +243,7 @@ def spans_score(
 ) -> dict[str, Any]:
     order = [o["value"] for o in dim.get("labels", [])]
     labels = data.consensus.get(dim["name"])
-    n = 0
+    n = n_prompts = 0
     mean = low = high = None
     any_k, label_k = 0, np.zeros(len(order), dtype=np.int64)
     if labels is not None and len(labels.pos):
@@ -240,11 +251,14 @@ def spans_score(
         keep = mask[labels.pos]
         n = int(keep.sum())
         if n:
+            prompts = data.prompt[labels.pos[keep]]
+            n_prompts = len(np.unique(prompts))
             m, lo, hi = bootstrap_mean_grouped(
-                data.prompt[labels.pos[keep]],
+                prompts,
                 features["density"][keep],
                 resamples=SUMMARY_RESAMPLES,
                 seed=seed,
+                closed_form_from=CLOSED_FORM_MIN_PROMPTS,
             )
             mean, low, high = m, lo, hi
             any_k = int(features["any"][keep].sum())
@@ -252,7 +266,8 @@ def spans_score(
     return {
         "type": "spans",
         "kind": "mean",
-        "method": "share of output characters inside consensus spans; bootstrap over prompts",
+        "method": "share of output characters inside consensus spans; bootstrap over prompts"
+        + (CLOSED_FORM_NOTE if n_prompts >= CLOSED_FORM_MIN_PROMPTS else ""),
         "mean": mean,
         "low": low,
         "high": high,

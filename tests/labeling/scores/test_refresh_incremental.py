@@ -32,7 +32,12 @@ from labeling.models import (
     ScoreSummary,
 )
 from labeling.scores import harm, summary
-from labeling.scores.incremental import score_summary_update, summary_compute, summary_write
+from labeling.scores.incremental import (
+    dawid_skene_fill,
+    score_summary_update,
+    summary_compute,
+    summary_write,
+)
 from labeling.scores.tasks import refresh_scores
 from tests.factories import valid_values
 from tests.labeling.factories_extra import (
@@ -415,4 +420,57 @@ def test_dawid_skene_is_refitted_only_for_changed_answers(
     fits.clear()
     score_summary_update(campaign_id=cid)
     assert len(fits) == len(world.models) - len(fitted) + 1
+    assert _stored(cid) == _full(cid)
+
+
+def _ds_blocks(campaign_id: int) -> dict[int, dict[str, Any]]:
+    return {
+        r.model_id: r.detail["estimate"]["dawid_skene"]
+        for r in ScoreSummary.objects.filter(
+            campaign_id=campaign_id, dimension="harm", split="all", category=""
+        )
+    }
+
+
+def test_dawid_skene_is_fitted_after_the_served_rows_are_written(db: Any) -> None:
+    """The served rows go out first with Dawid-Skene pending (its reason says so, the API shows
+    it); the fill then makes them the rows an inline fit gives, and leaves alone rows a newer
+    refresh wrote with other answers."""
+    from labeling.scores.serializers import DawidSkeneSerializer
+
+    world = World(random.Random(17))
+    cid = world.campaign.pk
+    computed = summary_compute(campaign_id=cid, defer_dawid_skene=True)
+    assert computed is not None and summary_write(computed)
+    pending = {m: b for m, b in _ds_blocks(cid).items() if b.get("pending")}
+    assert pending and len(computed.dawid_skene_owed) == len(pending)
+    for block in pending.values():
+        assert block["estimate"] is None and "after the served scores" in block["reason"]
+        assert DawidSkeneSerializer(block).data["pending"] is True
+    served = {(r[:4]): r[5:8] for r in _stored(cid)}
+    assert dawid_skene_fill(computed) == len(pending)
+    assert not any(b.get("pending") for b in _ds_blocks(cid).values())
+    assert _stored(cid) == _full(cid)
+    assert {(r[:4]): r[5:8] for r in _stored(cid)} == served  # the served values did not move
+
+    # A fill that comes after a newer refresh changed one model's answers: that row keeps the
+    # newer refresh's own (pending) block, the others are filled.
+    ScoreSummary.objects.filter(campaign_id=cid).delete()
+    late = summary_compute(campaign_id=cid, defer_dawid_skene=True)
+    assert late is not None and summary_write(late)
+    a = (
+        Annotation.objects.filter(item__campaign_id=cid, item__model=world.models[0])
+        .order_by("id")
+        .first()
+    )
+    assert a is not None
+    a.values = {**a.values, "harm": "unsafe" if a.values.get("harm") != "unsafe" else "safe"}
+    a.save(update_fields=["values"])
+    newer = summary_compute(campaign_id=cid, defer_dawid_skene=True)
+    assert newer is not None and summary_write(newer)
+    changed = _ds_blocks(cid)[world.models[0].pk]
+    assert changed.get("pending") and changed["inputs"] not in late.dawid_skene_owed
+    assert dawid_skene_fill(late) == len(late.dawid_skene_owed) - 1
+    assert _ds_blocks(cid)[world.models[0].pk] == changed
+    dawid_skene_fill(newer)
     assert _stored(cid) == _full(cid)

@@ -10,6 +10,7 @@ import ppi_py
 import pytest
 
 from labeling.scores.stats.bootstrap import (
+    bootstrap_mean_grouped,
     paired_bootstrap_difference,
     paired_differences,
     two_level_bootstrap_mean,
@@ -75,6 +76,64 @@ def test_two_level_bootstrap_is_deterministic_with_the_seed() -> None:
     rows = _rows(20, 3, noise=1.0)
     assert two_level_bootstrap_mean(*rows, seed=3) == two_level_bootstrap_mean(*rows, seed=3)
     assert two_level_bootstrap_mean(*rows, seed=3) != two_level_bootstrap_mean(*rows, seed=4)
+
+
+def _nested(n_prompts: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """1-3 outputs per prompt, 3 ratings each on 1..5: prompt, item and annotator variance."""
+    rng = np.random.default_rng(seed)
+    per_prompt = rng.integers(1, 4, size=n_prompts)
+    item_prompt = np.repeat(np.arange(n_prompts), per_prompt)
+    quality = rng.normal(0, 0.7, n_prompts)[item_prompt] + rng.normal(3, 0.5, len(item_prompt))
+    rows = np.repeat(np.arange(len(item_prompt)), 3)
+    values = np.clip(np.round(quality[rows] + rng.standard_normal(len(rows))), 1, 5)
+    return item_prompt[rows], rows, values
+
+
+@pytest.mark.parametrize("n_prompts", [400, 1500])
+def test_closed_form_matches_the_two_level_bootstrap_on_large_slices(n_prompts: int) -> None:
+    rows = _nested(n_prompts, seed=n_prompts)
+    boot = two_level_bootstrap_mean(*rows, resamples=8000, seed=1)
+    closed = two_level_bootstrap_mean(*rows, closed_form_from=n_prompts)
+    width = boot[2] - boot[1]
+    assert closed[0] == boot[0]
+    # Ends within 4% of the width: the 8,000 resamples' own Monte Carlo error is about 1-2%.
+    assert closed[1] == pytest.approx(boot[1], abs=0.04 * width)
+    assert closed[2] == pytest.approx(boot[2], abs=0.04 * width)
+    # Dropping the annotator-redraw term (one-level) would be visibly narrower.
+    prompts, _, values = rows
+    one_level = two_level_bootstrap_mean(
+        prompts, np.arange(len(values)), values, closed_form_from=2
+    )
+    assert one_level[2] - one_level[1] < 0.93 * (closed[2] - closed[1])
+
+
+def test_closed_form_matches_the_grouped_bootstrap_and_stays_in_range() -> None:
+    rng = np.random.default_rng(3)
+    groups = rng.integers(0, 600, size=1500)
+    # Span densities: mostly 0, a few items partly covered.
+    density = np.where(rng.random(1500) < 0.15, rng.random(1500), 0.0)
+    boot = bootstrap_mean_grouped(groups, density, resamples=8000, seed=2)
+    closed = bootstrap_mean_grouped(groups, density, closed_form_from=400)
+    width = boot[2] - boot[1]
+    assert closed[1] == pytest.approx(boot[1], abs=0.04 * width)
+    assert closed[2] == pytest.approx(boot[2], abs=0.04 * width)
+    # A near-zero mean: the normal interval is clipped to the values' range, as a percentile
+    # interval is by construction.
+    rare = np.zeros(1500)
+    rare[:2] = 1.0
+    point, low, high = bootstrap_mean_grouped(groups, rare, closed_form_from=400)
+    assert 0.0 == low < point < high
+
+
+def test_closed_form_only_from_the_threshold() -> None:
+    prompts, items, values = _nested(399, seed=7)
+    below = two_level_bootstrap_mean(prompts, items, values, seed=5, closed_form_from=400)
+    assert below == two_level_bootstrap_mean(prompts, items, values, seed=5)
+    prompts, items, values = _nested(400, seed=7)
+    at = two_level_bootstrap_mean(prompts, items, values, seed=5, closed_form_from=400)
+    assert at != two_level_bootstrap_mean(prompts, items, values, seed=5)
+    # Closed form: no resamples, so no seed dependence.
+    assert at == two_level_bootstrap_mean(prompts, items, values, seed=6, closed_form_from=400)
 
 
 # --- prediction-powered inference ------------------------------------------------------------
