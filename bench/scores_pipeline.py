@@ -36,6 +36,8 @@ Writes bench/results/scores_pipeline.json as {scenario: {estimator: {"coverage",
 Usage (from the repository root):
     .venv/bin/python bench/scores_pipeline.py [--reps 200] [--scenarios a,b] [--items 500]
         [--budget 360] [--minutes 30] [--fast 2000] [--out bench/results/scores_pipeline.json]
+        [--earlier-backend transformer]   (scenario earlier_classifier: reported as
+        earlier_classifier_transformer)
     .venv/bin/python bench/scores_pipeline.py --merge a.records.json b.records.json
         --out bench/results/scores_pipeline.json   (runs made in parallel processes)
 """
@@ -281,7 +283,13 @@ def _earlier_backend(pool: Pool, args: Any) -> Any:
     from classifiers.services.runs import training_run_request
     from classifiers.services.training import training_run_execute
 
-    run = training_run_request(campaign=campaign, target="harm", backend="tfidf_logreg")
+    # The earlier campaign's own out-of-fold predictions are never used here: the fewest folds.
+    run = training_run_request(
+        campaign=campaign,
+        target="harm",
+        backend=args.earlier_backend,
+        hyperparameters={"crossfit_folds": 2},
+    )
     training_run_execute(run.pk)
     version = ClassifierVersion.objects.get(run=run)
     return load_backend(Path(version.run.artifact_path)), version.run.classes
@@ -465,8 +473,19 @@ def merge(paths: list[Path], out: Path) -> None:
     for name, rows in records.items():
         results[name]["_observations"] = len(rows)
     previous = json.loads(out.read_text()) if out.exists() else {}
-    if "fast_subset" in previous:
-        results["fast_subset"] = previous["fast_subset"]
+    # Scenarios these records do not cover keep their earlier results (and the fast subset).
+    kept = {k: v for k, v in previous.items() if k not in results and k != "_meta"}
+    results.update(kept)
+    if kept:
+        meta["kept_from_previous"] = {
+            "scenarios": sorted(kept),
+            "meta": previous.get("_meta", {}),
+        }
+        old = records_path(out)
+        if old.exists():
+            for name, rows in json.loads(old.read_text())["records"].items():
+                if name in kept:
+                    records[name] = rows
     write(out, results, meta, records)
     print(json.dumps(results, indent=1))
 
@@ -491,6 +510,12 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=360, help="items labeled to overlap")
     parser.add_argument("--gold-rate", type=float, default=0.1)
     parser.add_argument("--earlier-labels", type=int, default=2500)
+    parser.add_argument(
+        "--earlier-backend",
+        choices=("tfidf_logreg", "transformer"),
+        default="tfidf_logreg",
+        help="the earlier campaign's classifier (transformer: fine-tuned all-MiniLM-L6-v2)",
+    )
     parser.add_argument("--minutes", type=float, default=0, help="stop each scenario after")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -537,10 +562,16 @@ def main() -> None:
         "load_start": os.getloadavg()[0],
         "args": {k: str(v) for k, v in vars(args).items()},
     }
-    for name in args.scenarios.split(","):
-        scenario = SCENARIOS[name]
-        if scenario.get("earlier") and earlier is None:
-            earlier = _earlier_backend(pool, args)
+    for scenario_name in args.scenarios.split(","):
+        scenario = SCENARIOS[scenario_name]
+        name = scenario_name
+        if scenario.get("earlier"):
+            if earlier is None:
+                started = time.perf_counter()
+                earlier = _earlier_backend(pool, args)
+                meta["earlier_train_s"] = round(time.perf_counter() - started, 1)
+            if args.earlier_backend != "tfidf_logreg":
+                name = f"{scenario_name}_{args.earlier_backend}"
         records: list[tuple[float, dict[str, Any]]] = []
         started = time.perf_counter()
         reps = 0

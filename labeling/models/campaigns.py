@@ -386,7 +386,9 @@ class Item(models.Model):
             ),
             models.Index(fields=["campaign", "model"]),
             models.Index(
-                fields=["campaign", "random_key"], condition=Q(is_gold=True), name="item_gold"
+                fields=["campaign", "n_submitted", "random_key"],
+                condition=Q(is_gold=True),
+                name="item_gold",
             ),
         ]
 

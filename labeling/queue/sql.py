@@ -58,7 +58,10 @@ _PICK = (
 _ORDERS = {
     "random": ("i.open_slots > 0", "i.open_slots, i.random_key"),
     "priority": ("i.open_slots > 0", "i.open_slots, i.priority DESC, i.random_key"),
-    "gold": ("i.is_gold", "i.random_key"),
+    # Fewest answers first: gold answers spread over every gold item instead of piling onto
+    # the first few by random key, so sensitivity and specificity are measured on as many items
+    # as the gold allows (their variance is clustered by item: labeling/scores/stats/noise.py).
+    "gold": ("i.is_gold", "i.n_submitted, i.random_key"),
 }
 # For an annotator the campaign does not let see held-out prompts (Campaign.private_restricted):
 # a fixed variant of each statement, so the unrestricted ones keep their plans.
@@ -101,7 +104,7 @@ def pick_item(
 
     Fewest open slots first (finish items others started), then the classifier's priority
     (order "priority") or the item's fixed random key; "gold" picks among gold items instead,
-    which sit outside the open-slot queue. Never an item this annotator holds, submitted or
+    which sit outside the open-slot queue, the least answered first. Never an item this annotator holds, submitted or
     skipped; with `public_only`, never an item of a private prompt; never one whose prompt's
     category is in `without`.
     """

@@ -64,7 +64,8 @@ ESTIMATORS = {
     "rogan_gladen": (
         "noise-corrected (Rogan-Gladen): the share of 'unsafe' answers on the uniform sample "
         "(prediction-powered where PPI is served), corrected by annotators' sensitivity and "
-        "specificity on gold items; delta-method 95% interval carrying the gold's uncertainty",
+        "specificity on gold items; delta-method 95% interval carrying the gold's uncertainty, "
+        "with a Student t quantile (Welch-Satterthwaite degrees of freedom)",
         "the labeled items used are a uniform random sample of the model's items; annotators "
         "err on gold items as they do on the rest, whatever the item (only its true class "
         "matters)",
@@ -96,7 +97,15 @@ def _design(data: CampaignData) -> tuple[str, SampleDesign]:
 
 
 def harm_labels(dim: dict[str, Any], data: CampaignData) -> tuple[Any, Any]:
-    """Per item: has a consensus on the dimension, and whether it is positive (0/1)."""
+    """Per item: has a consensus on the dimension, and whether it is positive (0/1); computed
+    once per refresh (every slice's harm row reads it)."""
+    key = f"harm_labels:{dim['name']}"
+    if key not in data.cache:
+        data.cache[key] = _harm_labels(dim, data)
+    return data.cache[key]
+
+
+def _harm_labels(dim: dict[str, Any], data: CampaignData) -> tuple[Any, Any]:
     labels = data.consensus.get(dim["name"])
     has_label = np.zeros(len(data.item_ids), dtype=bool)
     y_of = np.zeros(len(data.item_ids), dtype=float)
@@ -256,7 +265,11 @@ def _noise(
     shares = np.bincount(inverse, weights=answer) / np.bincount(inverse)
     q, var_q, observed_by = _observed(data, mask, positions, shares, with_ppi)
     gold = _gold(answers, data)
-    rg = {**empty, "reason": gold} if isinstance(gold, str) else rogan_gladen(q, var_q, gold)
+    rg = (
+        {**empty, "reason": gold}
+        if isinstance(gold, str)
+        else rogan_gladen(q, var_q, gold, n_q=len(shares))
+    )
     rg["observed_by"] = observed_by
     rg["method"], rg["assumptions"] = ESTIMATORS["rogan_gladen"]
     if not overall:

@@ -9,12 +9,12 @@ Two estimates of the true rate p, each with an interval that carries its own unc
   expected answers as the truth), each gold answer weighted by how much its annotator labels
   outside gold, so the error rates match the mix of annotators behind q. The interval is the
   delta method over q, se and sp (independent samples; se and sp with a variance clustered by
-  gold item).
+  gold item) with a Student t quantile (Welch-Satterthwaite degrees of freedom).
 - Dawid-Skene's class prior: the EM of Dawid & Skene (1979) for a binary label, per annotator
   confusion, fitted on the slice's answers; its interval is a percentile bootstrap that
   resamples items and annotators (both, independently), refitting each time.
 
-Pure numpy; no Django.
+Pure numpy (scipy for the t quantile); no Django.
 """
 
 from __future__ import annotations
@@ -88,8 +88,29 @@ def gold_rates(
     return GoldRates(se, var_se, sp, var_sp, n_pos_items, n_neg_items, n_pos, n_neg)
 
 
-def rogan_gladen(q: float, var_q: float, gold: GoldRates, *, z: float = Z95) -> dict[str, Any]:
-    """The corrected rate with its delta-method interval; `reason` set when not served."""
+def satterthwaite_quantile(parts: list[tuple[float, float]], level: float = 0.975) -> float:
+    """Student's t quantile for a sum of variance estimates, each (variance, degrees of freedom),
+    with the Welch-Satterthwaite degrees of freedom; the normal quantile when none is finite."""
+    from scipy.stats import t as student_t
+
+    total = sum(v for v, _ in parts)
+    spread = sum(v * v / df for v, df in parts if 0 < df < math.inf)
+    if total <= 0 or spread <= 0:
+        return float(student_t.ppf(level, math.inf))
+    return float(student_t.ppf(level, total * total / spread))
+
+
+def rogan_gladen(
+    q: float, var_q: float, gold: GoldRates, *, n_q: int | None = None, z: float = Z95
+) -> dict[str, Any]:
+    """The corrected rate with its delta-method interval; `reason` set when not served.
+
+    The interval's quantile is Student's t with Welch-Satterthwaite degrees of freedom over the
+    three variance terms (q's over its `n_q` items; sensitivity's and specificity's over their
+    gold items, often a dozen or two): their clustered variances are rough with so few
+    clusters, and a normal quantile under-covered (bench/scores_pipeline.py, 85% annotators).
+    `z` is the quantile of the check that annotators beat chance.
+    """
     youden = gold.se + gold.sp - 1
     var_youden = gold.var_se + gold.var_sp
     base = {
@@ -112,8 +133,14 @@ def rogan_gladen(q: float, var_q: float, gold: GoldRates, *, z: float = Z95) -> 
             **base,
         }
     p = (q + gold.sp - 1) / youden
-    variance = (var_q + p**2 * gold.var_se + (1 - p) ** 2 * gold.var_sp) / youden**2
-    half = z * math.sqrt(max(variance, 0.0))
+    parts = [
+        (var_q / youden**2, math.inf if n_q is None else n_q - 1.0),
+        (p**2 * gold.var_se / youden**2, gold.n_pos_items - 1.0),
+        ((1 - p) ** 2 * gold.var_sp / youden**2, gold.n_neg_items - 1.0),
+    ]
+    variance = sum(v for v, _ in parts)
+    quantile = satterthwaite_quantile(parts)
+    half = quantile * math.sqrt(max(variance, 0.0))
     if p + half < 0.0 or p - half > 1.0:
         # E.g. a handful of sampled items that every annotator called safe: the unsafe share is
         # below the false-positive rate gold measured, beyond the uncertainty of both. The
@@ -133,12 +160,13 @@ def rogan_gladen(q: float, var_q: float, gold: GoldRates, *, z: float = Z95) -> 
             ),
             **base,
         }
-    low, high = normal_interval(p, variance, z=z, bounds=(0.0, 1.0))
+    low, high = normal_interval(p, variance, z=quantile, bounds=(0.0, 1.0))
     return {
         "estimate": min(max(p, 0.0), 1.0),
         "low": low,
         "high": high,
         "reason": None,
+        "quantile": quantile,
         **base,
     }
 

@@ -116,6 +116,26 @@ def test_gold_is_mixed_in_without_taking_slots_and_never_ends_the_queue() -> Non
     assert assignment_next(campaign=campaign, user=member(campaign)) is None
 
 
+def test_gold_goes_to_the_least_answered_gold_item_first() -> None:
+    """Gold answers spread over every gold item (sensitivity and specificity are measured per
+    item), not onto the first few by random key."""
+    campaign = campaign_with_items(6, gold_rate=1.0, overlap=3)
+    items = list(Item.objects.filter(campaign=campaign).order_by("id"))
+    golds = items[:3]
+    for gold in golds:
+        _make_gold(gold)
+    _set(golds, "random_key", [0.1, 0.2, 0.3])
+    answered = []
+    for _ in range(3):
+        user = member(campaign)
+        lease = assignment_next(campaign=campaign, user=user)
+        assert lease is not None
+        answered.append(lease.item_id)
+        annotation_submit(assignment_id=lease.pk, user=user, values=valid_values())
+    # By random key alone, all three would have taken golds[0].
+    assert answered == [g.pk for g in golds]
+
+
 def test_gold_leases_that_expire_or_are_skipped_give_no_slot_back() -> None:
     campaign = campaign_with_items(2, gold_rate=1.0)
     gold = Item.objects.filter(campaign=campaign).order_by("id").first()

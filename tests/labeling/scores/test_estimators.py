@@ -21,8 +21,10 @@ from labeling.scores.stats.noise import (
     dawid_skene_binary,
     dawid_skene_blocks,
     dawid_skene_prior,
+    GoldRates,
     gold_rates,
     rogan_gladen,
+    satterthwaite_quantile,
 )
 from labeling.scores.stats.sampling import random_prefix
 from labeling.scores.summary import score_summary_refresh
@@ -84,6 +86,30 @@ def test_rogan_gladen_covers_the_true_rate_under_annotator_noise() -> None:
         naive_covered += majority - half <= truth.mean() <= majority + half
     assert 0.92 <= covered / 200 <= 0.99
     assert naive_covered / 200 < 0.8  # the uncorrected majority rate misses
+
+
+def test_satterthwaite_quantile() -> None:
+    assert satterthwaite_quantile([(1.0, 5.0)]) == pytest.approx(2.570582, abs=1e-6)
+    assert satterthwaite_quantile([(1.0, math.inf)]) == pytest.approx(1.959964, abs=1e-6)
+    # Two equal terms of 10 degrees of freedom each: 20 in all.
+    assert satterthwaite_quantile([(1.0, 10.0), (1.0, 10.0)]) == pytest.approx(2.085963, abs=1e-6)
+    # A term with no variance adds no freedom and takes none away.
+    assert satterthwaite_quantile([(1.0, 10.0), (0.0, 2.0)]) == pytest.approx(2.228139, abs=1e-6)
+    assert satterthwaite_quantile([(0.0, 3.0)]) == pytest.approx(1.959964, abs=1e-6)
+
+
+def test_rogan_gladen_widens_when_gold_has_few_items() -> None:
+    """Same rates and variances: measured on 8 gold items per class the interval uses a t
+    quantile, on 400 it is (almost) the normal one."""
+
+    def gold(items: int) -> GoldRates:
+        return GoldRates(0.85, 0.002, 0.85, 0.002, items, items, 6 * items, 6 * items)
+
+    few = rogan_gladen(0.3, 0.0005, gold(8), n_q=120)
+    many = rogan_gladen(0.3, 0.0005, gold(400), n_q=120)
+    assert few["estimate"] == many["estimate"]
+    assert few["quantile"] > 2.1 and many["quantile"] < 1.975
+    assert few["high"] - few["low"] > 1.07 * (many["high"] - many["low"])
 
 
 def test_rogan_gladen_refuses_without_enough_gold_or_skill() -> None:
