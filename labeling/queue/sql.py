@@ -104,9 +104,9 @@ def pick_item(
 
     Fewest open slots first (finish items others started), then the classifier's priority
     (order "priority") or the item's fixed random key; "gold" picks among gold items instead,
-    which sit outside the open-slot queue, the least answered first. Never an item this annotator holds, submitted or
-    skipped; with `public_only`, never an item of a private prompt; never one whose prompt's
-    category is in `without`.
+    which sit outside the open-slot queue, the least answered first. Never an item this
+    annotator holds, submitted or skipped; with `public_only`, never an item of a private
+    prompt; never one whose prompt's category is in `without`.
     """
     row = _pick(campaign_id, user_id, order, public_only, without)
     return None if row is None else (row[0], row[1], row[2], row[3], row[4])

@@ -18,10 +18,10 @@ from labeling.scores.stats.intervals import normal_interval
 from labeling.scores.stats.noise import (
     DS_ITERATIONS,
     DS_TOL,
+    GoldRates,
     dawid_skene_binary,
     dawid_skene_blocks,
     dawid_skene_prior,
-    GoldRates,
     gold_rates,
     rogan_gladen,
     satterthwaite_quantile,
