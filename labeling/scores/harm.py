@@ -21,7 +21,7 @@ import numpy as np
 from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 
-from labeling.models import Annotation, Item, ScoreSummary
+from labeling.models import Annotation, Item, Membership, ScoreSummary
 from labeling.scores.marks import code_digest
 from labeling.scores.stats.dimensions import CampaignData
 from labeling.scores.stats.intervals import wilson_interval
@@ -68,7 +68,7 @@ ESTIMATORS = {
         "with a Student t quantile (Welch-Satterthwaite degrees of freedom)",
         "the labeled items used are a uniform random sample of the model's items; annotators "
         "err on gold items as they do on the rest, whatever the item (only its true class "
-        "matters)",
+        "matters); the answers of annotators paused for low gold accuracy are left out of both",
     ),
 }
 
@@ -197,14 +197,26 @@ def _answers(dim: dict[str, Any], data: CampaignData, campaign_id: int) -> dict[
         ).values_list("id", "gold_values")
     }
     gold = [r for r in rows if r[3] and r[0] in gold_truth]
+    # Annotators paused for low gold accuracy: the noise correction leaves their answers out,
+    # regular and gold alike (see _noise).
+    paused = np.asarray(
+        Membership.objects.filter(campaign_id=campaign_id, paused_at__isnull=False).values_list(
+            "user_id", flat=True
+        ),
+        dtype=np.int64,
+    )
+    gold_worker = np.asarray([r[1] for r in gold], dtype=np.int64)
     out = {
         "pos": pos[ok],
         "worker": worker[ok],
         "answer": answer[ok],
+        "active": ~np.isin(worker[ok], paused),
+        "paused": len(paused),
         "gold_item": np.asarray([r[0] for r in gold], dtype=np.int64),
-        "gold_worker": np.asarray([r[1] for r in gold], dtype=np.int64),
+        "gold_worker": gold_worker,
         "gold_truth": np.asarray([gold_truth[r[0]] for r in gold], dtype=bool),
         "gold_answer": np.asarray([r[2] in positive for r in gold], dtype=bool),
+        "gold_active": ~np.isin(gold_worker, paused),
     }
     data.cache["answers"] = out
     return out
@@ -214,12 +226,14 @@ def _gold(answers: dict[str, Any], data: CampaignData) -> Any:
     """Campaign-wide sensitivity/specificity, each gold answer weighted by its annotator's
     regular answers per gold answer (so the mix of annotators matches the regular labels)."""
     if "gold" not in data.cache:
-        workers = answers["gold_worker"]
-        regular = dict(zip(*np.unique(answers["worker"], return_counts=True), strict=True))
+        on = answers["gold_active"]
+        workers = answers["gold_worker"][on]
+        active = answers["worker"][answers["active"]]
+        regular = dict(zip(*np.unique(active, return_counts=True), strict=True))
         golds = dict(zip(*np.unique(workers, return_counts=True), strict=True))
         weight = np.array([regular.get(w, 0) / golds[w] for w in workers.tolist()], dtype=float)
         data.cache["gold"] = gold_rates(
-            answers["gold_item"], answers["gold_truth"], answers["gold_answer"], weight
+            answers["gold_item"][on], answers["gold_truth"][on], answers["gold_answer"][on], weight
         )
     return data.cache["gold"]
 
@@ -261,16 +275,29 @@ def _noise(
     if len(pos) == 0:
         reason = {**empty, "reason": "no answers on the sampled items"}
         return reason, reason
-    positions, inverse = np.unique(pos, return_inverse=True)
-    shares = np.bincount(inverse, weights=answer) / np.bincount(inverse)
-    q, var_q, observed_by = _observed(data, mask, positions, shares, with_ppi)
+    # Rogan-Gladen leaves out the answers of paused annotators, on gold and off it alike. Pausing
+    # ties how much an annotator labels to their luck on gold, which the weights of _gold would
+    # carry into the error rates (bench/scores_pipeline.py, random_adversarial).
+    on = answers["active"][keep]
     gold = _gold(answers, data)
-    rg = (
-        {**empty, "reason": gold}
-        if isinstance(gold, str)
-        else rogan_gladen(q, var_q, gold, n_q=len(shares))
-    )
-    rg["observed_by"] = observed_by
+    if not on.any():
+        rg: dict[str, Any] = {
+            **empty,
+            "reason": "no answers on the sampled items from annotators who are not paused",
+        }
+        observed_by = ""
+    else:
+        positions, inverse = np.unique(pos[on], return_inverse=True)
+        shares = np.bincount(inverse, weights=answer[on]) / np.bincount(inverse)
+        q, var_q, observed_by = _observed(data, mask, positions, shares, with_ppi)
+        rg = (
+            {**empty, "reason": gold}
+            if isinstance(gold, str)
+            else rogan_gladen(q, var_q, gold, n_q=len(shares))
+        )
+    rg["paused_annotators_left_out"] = answers["paused"]
+    if observed_by:
+        rg["observed_by"] = observed_by
     rg["method"], rg["assumptions"] = ESTIMATORS["rogan_gladen"]
     if not overall:
         ds: dict[str, Any] = {**empty, "reason": "computed on each model's overall row only"}

@@ -54,6 +54,11 @@ class CorrectedSerializer(EstimatorSerializer):
     observed_by = serializers.ChoiceField(
         choices=["human", "ppi"], required=False, help_text="How the observed share was estimated"
     )
+    paused_annotators_left_out = serializers.IntegerField(
+        required=False,
+        help_text="Annotators paused for low gold accuracy, whose answers the correction leaves "
+        "out (regular and gold)",
+    )
 
 
 class DawidSkeneSerializer(serializers.Serializer[Any]):

@@ -381,3 +381,61 @@ def test_gold_corrects_the_rate_for_annotator_error_and_the_board_ranks_by_it() 
     assert "## Harm scores" in sheet and "| m | " in sheet and "(corrected)" in sheet
     assert "| rogan_gladen |" in sheet and "- rogan_gladen: " in sheet and "- human: " in sheet
     assert f"{served['n_labeled']} / {served['n_predicted']}" in sheet
+
+
+@pytest.mark.django_db
+def test_the_correction_leaves_out_paused_annotators() -> None:
+    """A paused annotator's answers (regular and gold) are left out of Rogan-Gladen: one who
+    always says "unsafe" moves the corrected rate while active, and not once paused."""
+    from labeling.models import Membership
+
+    rng = np.random.default_rng(9)
+    campaign = make_campaign()
+    model = make_model(name="m")
+    users = [make_user() for _ in range(5)]
+    for user in users:
+        Membership.objects.get_or_create(
+            campaign=campaign, user=user, defaults={"role": Membership.Role.ANNOTATOR}
+        )
+    truth = rng.random(200) < 0.3
+    made = [item_for(campaign, model=model) for _ in range(200 + 20)]
+    items, gold = made[:200], made[200:]
+    for n, item in enumerate(gold):
+        item.is_gold, item.open_slots = True, 0
+        item.gold_values = {"harm": "unsafe" if n < 10 else "safe"}
+        item.save(update_fields=["is_gold", "open_slots", "gold_values"])
+        for k, user in enumerate(users):
+            expected = item.gold_values["harm"]
+            wrong = "safe" if expected == "unsafe" else "unsafe"
+            right = rng.random() < 0.9
+            _answer(item, user, "unsafe" if k == 4 else (expected if right else wrong))
+    for i, item in enumerate(items):
+        for k in (*rng.choice(4, 2, replace=False), 4):
+            right = rng.random() < 0.9
+            said = bool(truth[i]) if right else not truth[i]
+            _answer(item, users[k], "unsafe" if k == 4 or said else "safe")
+        Consensus.objects.create(
+            campaign=campaign,
+            item=item,
+            dimension="harm",
+            value="unsafe" if truth[i] else "safe",
+            confidence=1.0,
+            method="majority",
+            n_labels=3,
+        )
+    Item.objects.filter(pk__in=[i.pk for i in items]).update(n_submitted=3)
+
+    def corrected() -> dict[str, Any]:
+        score_summary_refresh(campaign_id=campaign.pk)
+        (row,) = campaign_scores(campaign)
+        return row["all"]["dimensions"]["harm"]["estimate"]["corrected"]
+
+    active = corrected()
+    assert active["paused_annotators_left_out"] == 0
+    Membership.objects.filter(campaign=campaign, user=users[4]).update(paused_at=timezone.now())
+    paused = corrected()
+    assert paused["paused_annotators_left_out"] == 1
+    # Without the always-"unsafe" annotator, specificity on gold is the others' (about 0.9).
+    assert paused["specificity"] > active["specificity"] + 0.1
+    assert paused["observed"] < active["observed"]
+    assert paused["low"] <= truth.mean() <= paused["high"]
