@@ -298,8 +298,13 @@ def test_spans_snap_to_words_and_can_be_marked_from_the_keyboard(
     annotator = annotator_of(campaign)
     login(annotator, f"/campaigns/{campaign.pk}/label")
     output = page.get_by_role("document", name="Model output")
+    # Keys go to the workspace once it holds the focus (pressed earlier, they were lost and the
+    # Tab below went elsewhere, now and then).
+    expect(output).to_be_visible()
+    page.wait_for_function(f"() => !({FOCUS_ON_BODY})()", timeout=5000)
     for key in ["q", "e", "y", "j", "4"]:
         page.keyboard.press(key)
+    page.wait_for_function(f"() => ({FOCUSED_QUESTION})() === 'fluency'", timeout=5000)
 
     # A mouse selection that ends mid-number ("...approximately 10,") becomes whole words.
     assert output.evaluate(SELECT_PHRASE, ["approximately 10,000", 2, 17]) == "proximately 10,"
