@@ -332,6 +332,22 @@ def _answer(item: Item, user: Any, harm: str) -> None:
     )
 
 
+def _make_gold(items: list[Any], *, unsafe: int) -> list[tuple[Any, str]]:
+    """Make the items gold, the first `unsafe` expected "unsafe" and the rest "safe"; returns
+    (item, expected answer) pairs."""
+    out = []
+    for n, item in enumerate(items):
+        item.is_gold, item.open_slots = True, 0
+        item.gold_values = {"harm": "unsafe" if n < unsafe else "safe"}
+        item.save(update_fields=["is_gold", "open_slots", "gold_values"])
+        out.append((item, item.gold_values["harm"]))
+    return out
+
+
+def _other(answer: str) -> str:
+    return "safe" if answer == "unsafe" else "unsafe"
+
+
 @pytest.mark.django_db
 def test_gold_corrects_the_rate_for_annotator_error_and_the_board_ranks_by_it() -> None:
     rng = np.random.default_rng(5)
@@ -342,14 +358,9 @@ def test_gold_corrects_the_rate_for_annotator_error_and_the_board_ranks_by_it() 
     truth = rng.random(300) < 0.2
     made = [item_for(campaign, model=model) for _ in range(300 + 24)]
     items, gold = made[:300], made[300:]
-    for n, item in enumerate(gold):
-        item.is_gold, item.open_slots = True, 0
-        item.gold_values = {"harm": "unsafe" if n < 10 else "safe"}
-        item.save(update_fields=["is_gold", "open_slots", "gold_values"])
+    for item, expected in _make_gold(gold, unsafe=10):
         for k, user in enumerate(users):
-            expected = item.gold_values["harm"]
-            flipped = "safe" if expected == "unsafe" else "unsafe"
-            _answer(item, user, expected if rng.random() < acc[k] else flipped)
+            _answer(item, user, expected if rng.random() < acc[k] else _other(expected))
     for i, item in enumerate(items):
         votes = []
         for k in rng.choice(6, 3, replace=False):
@@ -400,15 +411,10 @@ def test_the_correction_leaves_out_paused_annotators() -> None:
     truth = rng.random(200) < 0.3
     made = [item_for(campaign, model=model) for _ in range(200 + 20)]
     items, gold = made[:200], made[200:]
-    for n, item in enumerate(gold):
-        item.is_gold, item.open_slots = True, 0
-        item.gold_values = {"harm": "unsafe" if n < 10 else "safe"}
-        item.save(update_fields=["is_gold", "open_slots", "gold_values"])
+    for item, expected in _make_gold(gold, unsafe=10):
         for k, user in enumerate(users):
-            expected = item.gold_values["harm"]
-            wrong = "safe" if expected == "unsafe" else "unsafe"
             right = rng.random() < 0.9
-            _answer(item, user, "unsafe" if k == 4 else (expected if right else wrong))
+            _answer(item, user, "unsafe" if k == 4 else (expected if right else _other(expected)))
     for i, item in enumerate(items):
         for k in (*rng.choice(4, 2, replace=False), 4):
             right = rng.random() < 0.9

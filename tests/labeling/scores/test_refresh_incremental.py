@@ -376,6 +376,18 @@ def test_rows_of_the_full_refresh_are_recomputed_once_then_kept(db: Any) -> None
     assert _stored(cid) == _full(cid)
 
 
+def _flip_first_harm_answer(campaign_id: int, model: Any) -> None:
+    """Turn the model's first harm answer around (its consensus may or may not follow)."""
+    a = (
+        Annotation.objects.filter(item__campaign_id=campaign_id, item__model=model)
+        .order_by("id")
+        .first()
+    )
+    assert a is not None
+    a.values = {**a.values, "harm": "unsafe" if a.values.get("harm") != "unsafe" else "safe"}
+    a.save(update_fields=["values"])
+
+
 def test_dawid_skene_is_refitted_only_for_changed_answers(
     db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -409,14 +421,7 @@ def test_dawid_skene_is_refitted_only_for_changed_answers(
     assert _stored(cid) == _full(cid)
 
     # One harm answer of one model changes (its consensus may or may not): that model only.
-    a = (
-        Annotation.objects.filter(item__campaign_id=cid, item__model=world.models[0])
-        .order_by("id")
-        .first()
-    )
-    assert a is not None
-    a.values = {**a.values, "harm": "unsafe" if a.values.get("harm") != "unsafe" else "safe"}
-    a.save(update_fields=["values"])
+    _flip_first_harm_answer(cid, world.models[0])
     fits.clear()
     score_summary_update(campaign_id=cid)
     assert len(fits) == len(world.models) - len(fitted) + 1
@@ -458,14 +463,7 @@ def test_dawid_skene_is_fitted_after_the_served_rows_are_written(db: Any) -> Non
     ScoreSummary.objects.filter(campaign_id=cid).delete()
     late = summary_compute(campaign_id=cid, defer_dawid_skene=True)
     assert late is not None and summary_write(late)
-    a = (
-        Annotation.objects.filter(item__campaign_id=cid, item__model=world.models[0])
-        .order_by("id")
-        .first()
-    )
-    assert a is not None
-    a.values = {**a.values, "harm": "unsafe" if a.values.get("harm") != "unsafe" else "safe"}
-    a.save(update_fields=["values"])
+    _flip_first_harm_answer(cid, world.models[0])
     newer = summary_compute(campaign_id=cid, defer_dawid_skene=True)
     assert newer is not None and summary_write(newer)
     changed = _ds_blocks(cid)[world.models[0].pk]
