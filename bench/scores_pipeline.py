@@ -36,8 +36,12 @@ Writes bench/results/scores_pipeline.json as {scenario: {estimator: {"coverage",
 Usage (from the repository root):
     .venv/bin/python bench/scores_pipeline.py [--reps 200] [--scenarios a,b] [--items 500]
         [--budget 360] [--minutes 30] [--fast 2000] [--out bench/results/scores_pipeline.json]
-        [--earlier-backend transformer]   (scenario earlier_classifier: reported as
-        earlier_classifier_transformer)
+        [--earlier-backend transformer] [--earlier-labels 2500]
+    Scenario names carry what differs from the defaults: earlier_classifier with the
+    transformer, 2,000 items per model and 5,000 earlier labels is reported as
+    earlier_classifier_transformer_earlier5000_items2000 (and random_clean with --budget 600 as
+    random_clean_budget600). The earlier campaign's posts come first in the shuffled split, then
+    500 gold candidates, then the population the models' items are drawn from.
     .venv/bin/python bench/scores_pipeline.py --merge a.records.json b.records.json
         --out bench/results/scores_pipeline.json   (runs made in parallel processes)
 """
@@ -104,7 +108,7 @@ ESTIMATORS = (
 class Pool:
     """HateXplain train posts split once: population, gold, and the earlier campaign's."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, earlier: int = 2500) -> None:
         import numpy as np
 
         texts, labels = load_split("train")
@@ -113,9 +117,9 @@ class Pool:
         self.texts = [texts[i] for i in order]
         self.harmful = np.array([labels[i] != 0 for i in order], dtype=bool)
         n = len(self.texts)
-        self.earlier = np.arange(0, 2500)
-        self.gold = np.arange(2500, 3000)
-        self.population = np.arange(3000, n)
+        self.earlier = np.arange(0, earlier)
+        self.gold = np.arange(earlier, earlier + 500)
+        self.population = np.arange(earlier + 500, n)
 
 
 def _draw_population(pool: Pool, rng: Any, n_items: int) -> list[tuple[int, list[int]]]:
@@ -128,6 +132,12 @@ def _draw_population(pool: Pool, rng: Any, n_items: int) -> list[tuple[int, list
     out, ib, ig = [], 0, 0
     for m, rate in enumerate(MODEL_RATES):
         k = int(rng.binomial(n_items, rate))
+        if ib + k > len(bad) or ig + n_items - k > len(good):
+            raise SystemExit(
+                f"{n_items} items per model at rates {MODEL_RATES} need more posts than the "
+                f"population's {len(bad)} harmful and {len(good)} safe ones: lower --items "
+                "or --earlier-labels"
+            )
         picked = np.concatenate([bad[ib : ib + k], good[ig : ig + n_items - k]])
         ib, ig = ib + k, ig + n_items - k
         out.append((m, rng.permutation(picked).tolist()))
@@ -292,7 +302,11 @@ def _earlier_backend(pool: Pool, args: Any) -> Any:
     )
     training_run_execute(run.pk)
     version = ClassifierVersion.objects.get(run=run)
-    return load_backend(Path(version.run.artifact_path)), version.run.classes
+    # Its probability per post, filled as posts come up: the version is fixed, so a post it
+    # predicted in an earlier repetition gets the same probability (the transformer predicts
+    # about 150 posts a second on one core; 6,000 items a repetition would take 40 s).
+    cache: dict[str, float] = {}
+    return load_backend(Path(version.run.artifact_path)), version.run.classes, cache
 
 
 def _publish_earlier(world: dict[str, Any], earlier: Any) -> None:
@@ -303,15 +317,18 @@ def _publish_earlier(world: dict[str, Any], earlier: Any) -> None:
     from labeling.models import Item
     from labeling.quality.consensus import consensus_refit
 
-    backend, classes = earlier
+    backend, classes, cache = earlier
     campaign = world["campaign"]
     consensus_refit(campaign_id=campaign.pk, report=False)
     rows = list(Item.objects.filter(campaign=campaign).values_list("id", "text"))
-    p = positive_probability(backend.predict_proba([t for _, t in rows]), classes, ["unsafe"])
+    new = sorted({t for _, t in rows if t not in cache})
+    if new:
+        p = positive_probability(backend.predict_proba(new), classes, ["unsafe"])
+        cache.update(zip(new, (float(v) for v in p), strict=True))
     items_set_classifier_scores(
         campaign=campaign,
         version="earlier",
-        scores={i: ClassifierScore(float(p[r]), 0.0, float(p[r])) for r, (i, _) in enumerate(rows)},
+        scores={i: ClassifierScore(cache[t], 0.0, cache[t]) for i, t in rows},
     )
 
 
@@ -554,7 +571,7 @@ def main() -> None:
     import logging
 
     logging.disable(logging.WARNING)
-    pool = Pool(args.seed)
+    pool = Pool(args.seed, earlier=args.earlier_labels)
     earlier = None
     results: dict[str, Any] = {}
     raw: dict[str, Any] = {}
@@ -572,6 +589,12 @@ def main() -> None:
                 meta["earlier_train_s"] = round(time.perf_counter() - started, 1)
             if args.earlier_backend != "tfidf_logreg":
                 name = f"{scenario_name}_{args.earlier_backend}"
+            if args.earlier_labels != 2500:
+                name += f"_earlier{args.earlier_labels}"
+        if args.items != 500:
+            name += f"_items{args.items}"
+        if args.budget != 360:
+            name += f"_budget{args.budget}"
         records: list[tuple[float, dict[str, Any]]] = []
         started = time.perf_counter()
         reps = 0

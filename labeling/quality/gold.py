@@ -29,6 +29,7 @@ from labeling.models import (
 from labeling.quality.consensus import consensus_vote_item
 from labeling.quality.stats.gold import gold_score
 from labeling.rubric import validate_values
+from labeling.scores.refresh import score_summary_request
 
 TRUTH_METHODS = (Consensus.Method.GOLD, Consensus.Method.ADJUDICATED)
 
@@ -74,13 +75,20 @@ def _pause_if_below(campaign: Campaign, annotator_id: int, now: datetime) -> Non
 
 
 def membership_resume(*, campaign: Campaign, user_id: int) -> Membership:
-    """An admin lets a paused annotator label again (their past gold answers still count)."""
+    """An admin lets a paused annotator label again (their past gold answers still count).
+
+    The scores are refreshed: the noise-corrected harm rate leaves paused annotators' answers
+    out, so a resume brings theirs back in.
+    """
     membership = Membership.objects.filter(campaign=campaign, user_id=user_id).first()
     if membership is None:
         raise DomainError("no such member of this campaign", status_code=404, code="not_found")
+    was_paused = membership.paused_at is not None
     membership.paused_at = None
     membership.pause_reason = ""
     membership.save(update_fields=["paused_at", "pause_reason"])
+    if was_paused:
+        score_summary_request(campaign_id=campaign.pk)
     return membership
 
 

@@ -246,7 +246,6 @@ def dawid_skene_fill(computed: Computed) -> int:
         digest: dawid_skene_block(pos, workers, answer, digest)
         for digest, (pos, workers, answer) in computed.dawid_skene_owed.items()
     }
-    filled = 0
     cid = computed.campaign_id
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -255,13 +254,15 @@ def dawid_skene_fill(computed: Computed) -> int:
         rows = ScoreSummary.objects.filter(
             campaign_id=cid, dimension=summary.PPI_DIMENSION, split="all", category=""
         )
+        changed = []
         for row in rows:
             estimate = (row.detail or {}).get("estimate") or {}
             block = estimate.get("dawid_skene") or {}
             if block.get("pending") and block.get("inputs") in blocks:
                 estimate["dawid_skene"] = blocks[block["inputs"]]
-                row.save(update_fields=["detail"])
-                filled += 1
+                changed.append(row)
+        ScoreSummary.objects.bulk_update(changed, ["detail"], batch_size=200)
+        filled = len(changed)
     computed.seconds["dawid_skene"] = time.perf_counter() - started
     log.info(
         "scores of campaign %s: Dawid-Skene fitted for %d rows in %.1f s",

@@ -16,6 +16,7 @@ from labeling.models import (
     Consensus,
     Item,
     Membership,
+    ScoreRefresh,
 )
 from labeling.quality.consensus import consensus_vote_item
 from tests.factories import valid_values
@@ -218,8 +219,15 @@ def test_resume_clears_a_pause(campaign: Campaign, people: dict[str, Any], clien
     overview = api.get(f"/api/campaigns/{campaign.pk}/quality/").json()
     paused = next(a for a in overview["annotators"] if a["annotator_id"] == annotator.pk)
     assert paused["pause_reason"] == "gold accuracy 20%"
+    ScoreRefresh.objects.filter(campaign=campaign).delete()
     response = api.post(f"/api/campaigns/{campaign.pk}/members/{annotator.pk}/resume/")
     assert response.status_code == 200 and response.json()["paused_at"] is None
+    # The corrected harm rate left this annotator's answers out: the scores are refreshed.
+    assert ScoreRefresh.objects.get(campaign=campaign).pending
+    ScoreRefresh.objects.filter(campaign=campaign).update(pending=False)
+    again = api.post(f"/api/campaigns/{campaign.pk}/members/{annotator.pk}/resume/")
+    assert again.status_code == 200  # not paused: nothing changed, no refresh asked for
+    assert not ScoreRefresh.objects.get(campaign=campaign).pending
     missing = api.post(f"/api/campaigns/{campaign.pk}/members/999999/resume/")
     assert missing.status_code == 404
 
